@@ -1,0 +1,38 @@
+# Thin aliases for what CI runs. Every target sets itself up on a fresh machine.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TG     := $(BIN)/tutorial-gen
+
+.PHONY: notebooks test setup lint golden clean
+
+# The main job: build every notebook, run the full profile, check its claims, render the overviews.
+notebooks: setup
+	$(TG) build
+	$(TG) run --profile full
+	$(TG) render
+
+# Everything CI checks: lint, generated files up to date, the test suite (smoke runs included).
+test: setup
+	$(BIN)/ruff check tutorial_gen tests notebooks
+	$(TG) build --check
+	$(TG) render --check
+	$(BIN)/python -m pytest
+
+setup: $(STAMP)
+	$(TG) datasets
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name tutorial-gen --display-name "Python 3 (tutorial-gen)"
+	touch $(STAMP)
+
+# Regenerate the golden files the tests compare against (never done by the tests themselves).
+golden: setup
+	$(BIN)/python tests/make_golden.py
+
+clean:
+	rm -rf build $(VENV)

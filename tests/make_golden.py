@@ -1,0 +1,27 @@
+"""Regenerate the golden files (`make golden`); review the diff before committing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tutorial_gen.build import build_notebook
+from tutorial_gen.config import load_project, load_technique
+from tutorial_gen.render import render_overview
+
+HERE = Path(__file__).parent
+FIXTURE = HERE / "fixtures" / "repo"
+GOLDEN = HERE / "golden"
+
+
+def main() -> None:
+    project = load_project(FIXTURE)
+    technique = load_technique(FIXTURE / "notebooks" / "tiny")
+    GOLDEN.mkdir(exist_ok=True)
+    built = build_notebook(technique.notebooks["tiny"].script, project)
+    (GOLDEN / "tiny.ipynb").write_text(built.text, encoding="utf-8")
+    (GOLDEN / "tiny_overview.md").write_text(render_overview(technique, project), encoding="utf-8")
+    print(f"wrote {GOLDEN / 'tiny.ipynb'} and {GOLDEN / 'tiny_overview.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Build: script -> Colab notebook, deterministic, checked, and strict about bad scripts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import GOLDEN
+
+from tutorial_gen.build import build, build_notebook, requirements_for, setup_source
+from tutorial_gen.errors import CheckFailed, ScriptError
+
+
+def test_matches_golden_notebook(project, tiny):
+    built = build_notebook(tiny / "tiny.py", project)
+    assert built.text == (GOLDEN / "tiny.ipynb").read_text(encoding="utf-8")
+
+
+def test_notebook_is_valid_and_colab_ready(project, tiny):
+    notebook = build_notebook(tiny / "tiny.py", project).notebook
+    nbformat.validate(notebook)
+    assert (notebook.nbformat, notebook.nbformat_minor) == (4, 5)
+    assert notebook.metadata["colab"] == {"name": "tiny.ipynb", "toc_visible": True}
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    sources = [c.source for c in notebook.cells]
+    assert sources[0] == "##### Copyright 2026 Example Authors."
+    assert sources[1].startswith("#@title Licensed under the Apache License")
+    assert notebook.cells[1].metadata["cellView"] == "form"
+    assert sources[2] == "# A tiny tutorial"
+    base = "github/example/tutorials/blob/main/notebooks/tiny/tiny.ipynb"
+    assert f"https://colab.research.google.com/{base}" in sources[3]
+    assert "https://github.com/example/tutorials/blob/main/notebooks/tiny/tiny.ipynb" in sources[3]
+    assert (
+        "https://raw.githubusercontent.com/example/tutorials/main/notebooks/tiny/tiny.ipynb"
+        in sources[3]
+    )
+    assert all(c.get("outputs", []) == [] for c in notebook.cells)
+    ids = [c.id for c in notebook.cells]
+    assert len(set(ids)) == len(ids)
+
+
+def test_snippet_is_inlined_and_markers_are_gone(project, tiny):
+    text = build_notebook(tiny / "tiny.py", project).text
+    assert "def ratio(a, b):" in text
+    assert "tutorial-gen: include" not in text
+    assert "tutorial-gen: setup" not in text
+
+
+def test_parameters_tag_survives(project, tiny):
+    cells = build_notebook(tiny / "tiny.py", project).notebook.cells
+    tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].source.startswith("start = 4")
+
+
+def test_cell_lines_point_into_the_script(project, tiny):
+    built = build_notebook(tiny / "tiny.py", project)
+    lines = (tiny / "tiny.py").read_text(encoding="utf-8").splitlines()
+    for cell, start in zip(built.notebook.cells, built.source_lines, strict=True):
+        if start is not None and cell.cell_type == "code":
+            assert lines[start - 1] == cell.source.splitlines()[0]
+
+
+def test_build_is_deterministic_and_writes_only_on_change(project, tiny):
+    script = tiny / "tiny.py"
+    [first] = build([script], project)
+    assert first.changed
+    mtime = script.with_suffix(".ipynb").stat().st_mtime_ns
+    [second] = build([script], project)
+    assert not second.changed
+    assert script.with_suffix(".ipynb").stat().st_mtime_ns == mtime
+
+
+def test_check_names_a_stale_notebook_and_writes_nothing(project, tiny):
+    script = tiny / "tiny.py"
+    build([script], project)
+    ipynb = script.with_suffix(".ipynb")
+    data = json.loads(ipynb.read_text(encoding="utf-8"))
+    data["cells"][4]["source"] = ["edited by hand"]
+    ipynb.write_text(json.dumps(data), encoding="utf-8")
+    before = ipynb.read_bytes()
+    with pytest.raises(CheckFailed, match="notebooks/tiny/tiny.ipynb"):
+        build([script], project, check=True)
+    assert ipynb.read_bytes() == before
+
+
+def test_check_fails_when_notebook_is_missing(project, tiny):
+    with pytest.raises(CheckFailed):
+        build([tiny / "tiny.py"], project, check=True)
+
+
+def _script(folder: Path, text: str) -> Path:
+    path = folder / "bad.py"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_syntax_error_names_script_line(project, tiny):
+    script = _script(tiny, "# %% [markdown]\n# # Title\n\n# %%\nx = 1\ny = (\n")
+    with pytest.raises(ScriptError) as error:
+        build([script], project)
+    assert error.value.path == script and error.value.line == 6
+    assert not script.with_suffix(".ipynb").exists()
+
+
+def test_empty_script(project, tiny):
+    with pytest.raises(ScriptError, match="empty"):
+        build_notebook(_script(tiny, "\n"), project)
+
+
+def test_non_utf8_script(project, tiny):
+    script = tiny / "bad.py"
+    script.write_bytes(b"# %%\nx = '\xff'\n")
+    with pytest.raises(ScriptError, match="not UTF-8"):
+        build_notebook(script, project)
+
+
+def test_script_without_title(project, tiny):
+    with pytest.raises(ScriptError, match="Title"):
+        build_notebook(_script(tiny, "# %%\nx = 1\n"), project)
+
+
+def test_missing_snippet_names_line(project, tiny):
+    script = _script(tiny, "# %% [markdown]\n# # T\n\n# %%\n# tutorial-gen: include nothere\n")
+    with pytest.raises(ScriptError, match="snippet 'nothere'") as error:
+        build_notebook(script, project)
+    assert error.value.line == 5
+
+
+def test_unpinned_import_is_an_error(project, tiny):
+    script = _script(tiny, "# %% [markdown]\n# # T\n\n# %%\nimport jinja2\n")
+    with pytest.raises(ScriptError, match="does not pin"):
+        build_notebook(script, project)
+
+
+def test_setup_cell_pins_what_is_imported(project, tiny):
+    requirements = requirements_for(["import numpy as np\nimport json\n"], project, tiny / "x.py")
+    assert requirements == {"numpy": "2.4.6"}
+    source = setup_source(requirements)
+    assert '"numpy": "2.4.6"' in source
+    compile(source, "setup", "exec")
+
+
+def test_setup_cell_installs_only_what_differs(project, tiny, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("subprocess.run", lambda command, **kw: calls.append(command))
+    namespace: dict = {}
+    exec(setup_source({"numpy": "0.0.1", "pytest": __import__("pytest").__version__}), namespace)
+    assert len(calls) == 1 and calls[0][-1] == "numpy==0.0.1"

@@ -1,0 +1,94 @@
+"""The claim language: safe to evaluate, strict about what it accepts, honest about outcomes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutorial_gen.claims import Unmeasured, check, evaluate, metric_names
+from tutorial_gen.config import Claim
+from tutorial_gen.errors import ConfigError
+
+
+def claim(expr: str = "a / b", op: str = ">=", threshold: float = 3, **kw) -> Claim:
+    fields = dict(
+        id="c",
+        notebook="nb",
+        phrase="3x smaller",
+        expr=expr,
+        op=op,
+        threshold=threshold,
+        profiles=("smoke", "full"),
+    )
+    fields.update(kw)
+    return Claim(**fields)
+
+
+def test_evaluates_arithmetic_over_metrics():
+    metrics = {"a": 9, "b": 3, "c": -2.5}
+    assert evaluate("a / b", metrics) == 3
+    assert evaluate("abs(c) * 2 - 1", metrics) == 4
+    assert evaluate("min(a, b) + max(a, b)", metrics) == 12
+    assert evaluate("-c", metrics) == 2.5
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "__import__('os').system('true')",
+        "a.__class__",
+        "open('x')",
+        "[a for a in b]",
+        "a if b else c",
+        "a ** 2",
+        "'text'",
+        "a < b",
+        "lambda: 1",
+    ],
+)
+def test_rejects_everything_outside_the_language(expr):
+    with pytest.raises(ConfigError):
+        metric_names(expr)
+
+
+def test_metric_names_excludes_function_names():
+    assert metric_names("abs(pruned - base) / base") == {"pruned", "base"}
+
+
+def test_missing_or_none_metric_is_unmeasured():
+    with pytest.raises(Unmeasured):
+        evaluate("a / b", {"a": 1})
+    with pytest.raises(Unmeasured):
+        evaluate("a / b", {"a": 1, "b": None})
+
+
+def test_pass_and_fail_follow_the_comparator():
+    assert check(claim(), {"a": 9, "b": 3}, "full").status == "pass"
+    result = check(claim(), {"a": 8, "b": 3}, "full")
+    assert result.status == "fail"
+    assert result.measured == pytest.approx(8 / 3)
+    assert check(claim(op="<", threshold=3), {"a": 9, "b": 3}, "full").status == "fail"
+
+
+def test_declared_unverified_claim_never_passes():
+    result = check(claim(unverified="needs a phone"), {"a": 9, "b": 3}, "full")
+    assert result.status == "unverified"
+    assert result.reason == "needs a phone"
+
+
+def test_none_metric_is_unverified_with_the_notebooks_reason():
+    result = check(claim(), {"a": None, "b": 3, "a_unmeasured_reason": "no sparse kernels"}, "full")
+    assert result.status == "unverified"
+    assert "no sparse kernels" in result.reason
+
+
+def test_claim_outside_its_profiles_is_not_checked():
+    assert check(claim(profiles=("full",)), {"a": 1, "b": 3}, "smoke").status == "not-in-profile"
+
+
+def test_unfinished_notebook_fails_its_claims():
+    assert check(claim(), None, "full").status == "fail"
+
+
+def test_division_by_zero_and_nan_fail():
+    assert check(claim(), {"a": 1, "b": 0}, "full").status == "fail"
+    assert check(claim(expr="a"), {"a": float("nan")}, "full").status == "fail"

@@ -1,0 +1,87 @@
+"""The CLI, called in-process: exit codes and one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutorial_gen.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(repo, monkeypatch):
+    monkeypatch.chdir(repo)
+
+
+def test_build_then_check(capsys):
+    assert main(["build"]) == 0
+    assert "notebooks/tiny/tiny.ipynb: written" in capsys.readouterr().out
+    assert main(["build", "--check"]) == 0
+
+
+def test_check_without_build_fails_with_one_line(capsys):
+    assert main(["build", "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: notebooks/tiny/tiny.ipynb")
+    assert "Traceback" not in err
+
+
+def test_run_prints_claims_table_and_exit_code(capsys, tmp_path):
+    assert main(["run", "notebooks/tiny", "--profile", "full", "--build-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "four-x" in out and "pass" in out and "unverified" in out
+    assert (
+        main(
+            [
+                "run",
+                "notebooks/tiny",
+                "--profile",
+                "full",
+                "--build-dir",
+                str(tmp_path),
+                "-p",
+                "start=2",
+            ]
+        )
+        == 1
+    )
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_failing_cell_reports_file_and_line(repo, capsys, tmp_path):
+    lines = (repo / "notebooks" / "tiny" / "tiny.py").read_text(encoding="utf-8").splitlines()
+    line = lines.index('    raise ValueError("planted failure")') + 1
+    code = main(
+        ["run", "notebooks/tiny/tiny.py", "--build-dir", str(tmp_path), "-p", "fail_at=cell"]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"notebooks/tiny/tiny.py:{line}: ValueError: planted failure" in err
+    assert "Traceback" not in err
+
+
+def test_bad_toml_is_one_line_with_suggestion(repo, capsys):
+    toml = repo / "notebooks" / "tiny" / "technique.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("[overview]", "[overveiw]"), encoding="utf-8"
+    )
+    assert main(["build"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: notebooks/tiny/technique.toml:")
+    assert "did you mean 'overview'" in err and err.count("\n") == 1
+
+
+def test_render_and_render_check(capsys):
+    assert main(["render"]) == 0
+    assert main(["render", "--check"]) == 0
+
+
+def test_path_outside_a_technique(repo, capsys):
+    (repo / "loose.py").write_text("# %%\n", encoding="utf-8")
+    assert main(["run", "loose.py"]) == 2
+    assert "no technique.toml" in capsys.readouterr().err
+
+
+def test_bad_parameter_syntax_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-p", "no-equals"])
+    assert exit_info.value.code == 2

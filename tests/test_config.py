@@ -1,0 +1,69 @@
+"""technique.toml is validated eagerly, with file, line and a suggestion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tutorial_gen.config import load_project, load_technique
+from tutorial_gen.errors import ConfigError
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_fixture_loads(tiny):
+    technique = load_technique(tiny)
+    assert technique.name == "Squaring"
+    assert list(technique.notebooks) == ["tiny"]
+    assert technique.notebooks["tiny"].profiles["smoke"] == {"start": 3}
+    assert [c.id for c in technique.claims] == ["four-x", "grows", "phone"]
+
+
+def test_unknown_key_names_line_and_closest_key(tiny):
+    _edit(tiny / "technique.toml", 'descriptor = "', 'descripton = "')
+    with pytest.raises(ConfigError) as error:
+        load_technique(tiny)
+    assert error.value.line == 3
+    assert "did you mean 'descriptor'" in str(error.value)
+    assert str(error.value).startswith(str(tiny / "technique.toml"))
+
+
+def test_claim_naming_an_undeclared_metric(tiny):
+    _edit(tiny / "technique.toml", 'expr = "growth"', 'expr = "grwoth * 1"')
+    with pytest.raises(ConfigError, match="'grwoth'.*did you mean 'growth'"):
+        load_technique(tiny)
+
+
+def test_unknown_comparator(tiny):
+    _edit(tiny / "technique.toml", 'op = ">="', 'op = "=>"')
+    with pytest.raises(ConfigError, match="unknown comparator"):
+        load_technique(tiny)
+
+
+def test_invalid_toml_reports_its_line(tiny):
+    _edit(tiny / "technique.toml", 'name = "Squaring"', 'name = "Squaring')
+    with pytest.raises(ConfigError) as error:
+        load_technique(tiny)
+    assert error.value.line == 2
+
+
+def test_missing_technique_toml(tmp_path):
+    with pytest.raises(ConfigError, match="technique.toml is missing"):
+        load_technique(tmp_path)
+
+
+def test_project_reads_pins_and_settings(repo):
+    project = load_project(repo)
+    assert project.pins == {"numpy": "2.4.6"}
+    assert project.repository == "https://github.com/example/tutorials"
+
+
+def test_project_rejects_unknown_setting(repo):
+    _edit(repo / "pyproject.toml", 'branch = "main"', 'brnach = "main"')
+    with pytest.raises(ConfigError, match="did you mean 'branch'"):
+        load_project(repo)

@@ -1,0 +1,99 @@
+"""Render: the overview page from technique.toml and measured results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import GOLDEN
+
+from tutorial_gen.config import load_technique
+from tutorial_gen.errors import CheckFailed, ConfigError
+from tutorial_gen.render import down, pct, render, render_overview, size, times
+
+TEMPLATE_SECTIONS = [
+    "## Overview",
+    "### API compatibility",
+    "### General support matrix",
+    "## Results",
+    "## Examples",
+    "### Tips",
+    "## References",
+]
+
+
+def test_matches_golden_overview(project, tiny):
+    assert render_overview(load_technique(tiny), project) == (
+        GOLDEN / "tiny_overview.md"
+    ).read_text(encoding="utf-8")
+
+
+def test_every_template_section_is_there(project, tiny):
+    text = render_overview(load_technique(tiny), project)
+    for section in TEMPLATE_SECTIONS:
+        assert f"\n{section}\n" in text, section
+    assert "unverified (not_measured: needs a phone)" in text
+    assert "Numbers grow 4.0x" in text
+
+
+def test_numbers_come_from_the_results(project, tiny):
+    results = tiny / "results" / "full.json"
+    data = json.loads(results.read_text(encoding="utf-8"))
+    data["claims"][0]["measured"] = 7.25
+    results.write_text(json.dumps(data), encoding="utf-8")
+    assert "Numbers grow 7.2x" in render_overview(load_technique(tiny), project)
+
+
+def test_a_missing_required_section_is_an_error(project, tiny):
+    toml = tiny / "technique.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('tips = ["Start small."]\n', ""), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="needs 'tips'"):
+        render_overview(load_technique(tiny), project)
+
+
+def test_a_surviving_placeholder_is_an_error(project, tiny):
+    toml = tiny / "technique.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            'summary = "Squaring', 'summary = "{technique name} squaring'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"placeholder '\{technique name\}'"):
+        render_overview(load_technique(tiny), project)
+
+
+def test_quoting_an_unknown_claim_is_an_error(project, tiny):
+    toml = tiny / "technique.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("claim('four-x')", "claim('nope')"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="claim 'nope'"):
+        render_overview(load_technique(tiny), project)
+
+
+def test_missing_results_say_what_to_run(project, tiny):
+    (tiny / "results" / "full.json").unlink()
+    with pytest.raises(ConfigError, match="tutorial-gen run tiny --profile full"):
+        render_overview(load_technique(tiny), project)
+
+
+def test_check_detects_drift(project, tiny):
+    technique = load_technique(tiny)
+    assert render([technique], project) == [tiny / "overview.md"]
+    render([technique], project, check=True)
+    (tiny / "overview.md").write_text("stale\n", encoding="utf-8")
+    with pytest.raises(CheckFailed):
+        render([technique], project, check=True)
+    assert (tiny / "overview.md").read_text(encoding="utf-8") == "stale\n"
+
+
+def test_formatters():
+    assert times(3.456) == "3.5x"
+    assert pct(0.89123) == "89.12%"
+    assert size(24321) == "24.3 KB" and size(1460000) == "1.46 MB" and size(512) == "512 B"
+    assert down(9.97) == "9" and down(9.97, 1) == "9.9"
+    assert times(None) == pct(None) == size(None) == "n/a"

@@ -1,0 +1,205 @@
+"""The `tutorial-gen` command: parse arguments, call the library, print, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Project, Technique, discover_techniques, load_project, load_technique
+from .errors import TutorialGenError
+
+
+def _techniques_and_stems(
+    paths: list[Path], project: Project
+) -> list[tuple[Technique, list[str] | None]]:
+    """Resolve CLI paths (technique folders, scripts, notebooks) to techniques and notebook stems."""
+    if not paths:
+        return [(load_technique(folder), None) for folder in discover_techniques(project)]
+    selected: dict[Path, tuple[Technique, list[str] | None]] = {}
+    for path in paths:
+        path = path.resolve()
+        folder = path if path.is_dir() else path.parent
+        if not (folder / "technique.toml").is_file():
+            if path.is_dir():
+                for sub in sorted(p.parent for p in path.glob("*/technique.toml")):
+                    selected.setdefault(sub, (load_technique(sub), None))
+                continue
+            raise TutorialGenError(
+                "is not in a technique folder (no technique.toml beside it)",
+                path=path,
+                hint="pass notebooks/<technique> or a script in it",
+            )
+        technique, stems = selected.get(folder, (load_technique(folder), []))
+        if path.is_dir():
+            stems = None
+        elif stems is not None:
+            if path.stem not in technique.notebooks:
+                raise TutorialGenError(
+                    "is not declared in technique.toml",
+                    path=path,
+                    hint="add it under [[notebooks]]",
+                )
+            stems = sorted({*stems, path.stem})
+        selected[folder] = (technique, stems)
+    return list(selected.values())
+
+
+def _parameter(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=VALUE")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value  # a bare word is a string
+
+
+def _cmd_build(args: argparse.Namespace, project: Project) -> int:
+    from .build import build, find_scripts
+
+    outcomes = build(find_scripts(args.paths, project), project, check=args.check)
+    for outcome in outcomes:
+        state = "up to date" if not outcome.changed else ("written" if not args.check else "stale")
+        print(f"{project.relpath(outcome.ipynb)}: {state}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, project: Project) -> int:
+    from .execute import run_technique
+    from .report import claims_table, progress_printer
+
+    build_dir = args.build_dir.resolve() if args.build_dir else None
+    failed = False
+    for technique, stems in _techniques_and_stems(args.paths, project):
+        report = run_technique(
+            technique,
+            project,
+            args.profile,
+            stems=stems,
+            build_dir=build_dir,
+            progress=progress_printer(sys.stderr),
+            log_output=args.log_output,
+            overrides=dict(args.param),
+        )
+        for run in report.runs:
+            status = "ok" if run.status == "ok" else "FAILED"
+            print(
+                f"{technique.slug}/{run.stem} [{args.profile}]: {status} in {run.wall_seconds:.1f} s"
+                f" -> {project.relpath(run.executed)}"
+            )
+            if run.error:
+                print(f"error: {run.error}", file=sys.stderr)
+        print(claims_table(report.claims))
+        print(f"results: {project.relpath(report.results_path)}")
+        failed |= not report.ok
+    return 1 if failed else 0
+
+
+def _cmd_render(args: argparse.Namespace, project: Project) -> int:
+    from .render import render
+
+    techniques = [t for t, _ in _techniques_and_stems(args.paths, project)]
+    changed = render(techniques, project, check=args.check)
+    for technique in techniques:
+        path = technique.folder / "overview.md"
+        state = "written" if path in changed else "up to date"
+        print(f"{project.relpath(path)}: {state}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace, project: Project) -> int:
+    from .datasets import seed_fashion_mnist
+
+    report = seed_fashion_mnist(install=not args.no_install)
+    if report.copied:
+        print(f"fashion-mnist: copied {len(report.copied)} files into {report.cache}")
+    else:
+        print(f"fashion-mnist: already in {report.cache}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every verb."""
+    top = argparse.ArgumentParser(
+        prog="tutorial-gen",
+        description="Generate, execute and verify model-optimization tutorials.",
+    )
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    top.add_argument(
+        "-C",
+        "--root",
+        type=Path,
+        default=None,
+        help="the repository (default: found from the current folder)",
+    )
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    build = verbs.add_parser("build", help="write each script's paired .ipynb")
+    build.add_argument("paths", nargs="*", type=Path, help="scripts or technique folders")
+    build.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail if a committed notebook is out of date",
+    )
+    build.set_defaults(func=_cmd_build)
+
+    run = verbs.add_parser("run", help="execute notebooks, harvest metrics, check claims")
+    run.add_argument("paths", nargs="*", type=Path, help="scripts or technique folders")
+    run.add_argument("--profile", choices=("smoke", "full"), default="smoke")
+    run.add_argument(
+        "--build-dir",
+        type=Path,
+        default=None,
+        help="where executed notebooks and smoke results go (default: build/)",
+    )
+    run.add_argument("--log-output", action="store_true", help="echo cell output while running")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        type=_parameter,
+        metavar="NAME=VALUE",
+        help="override a notebook parameter (a Python literal); repeatable",
+    )
+    run.set_defaults(func=_cmd_run)
+
+    render = verbs.add_parser("render", help="write each technique's overview.md")
+    render.add_argument("paths", nargs="*", type=Path, help="technique folders")
+    render.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail if a committed overview is out of date",
+    )
+    render.set_defaults(func=_cmd_render)
+
+    datasets = verbs.add_parser("datasets", help="seed the Keras dataset cache for offline runs")
+    datasets.add_argument(
+        "--no-install",
+        action="store_true",
+        help="never run apt-get; fail if the dataset files are missing",
+    )
+    datasets.set_defaults(func=_cmd_datasets)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one verb; errors become one line on stderr and an exit code."""
+    args = parser().parse_args(argv)
+    try:
+        project = load_project(args.root)
+        return args.func(args, project)
+    except TutorialGenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: sources and earlier results are untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
