@@ -217,9 +217,7 @@ def _cell_durations(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return rows
 
 
-def _locate_failure(
-    executed: Path, error: PapermillExecutionError, script: Path
-) -> tuple[str, int | None]:
+def _locate_failure(executed: Path, error: PapermillExecutionError) -> tuple[str, int | None]:
     """`where` text and the script line of the cell that raised."""
     try:
         notebook = nbformat.read(executed, as_version=4)
@@ -278,6 +276,18 @@ def run_notebook(
             if progress:
                 progress(label, done["cells"], total, time.monotonic() - started)
 
+    def finished(status: str, error: ExecutionError | None = None, **more: Any) -> NotebookRun:
+        return NotebookRun(
+            technique.slug,
+            notebook.stem,
+            notebook.script,
+            executed,
+            status,
+            time.monotonic() - started,
+            error=error,
+            **more,
+        )
+
     kernel = ensure_kernel()
     try:
         papermill.execute_notebook(
@@ -293,77 +303,51 @@ def run_notebook(
             on_cell_executed=on_cell_executed,
         )
     except PapermillExecutionError as error:
-        where, line = _locate_failure(executed, error, notebook.script)
-        failure = ExecutionError(
-            f"{error.ename}: {error.evalue} ({f'raised in {where}; ' if where else ''}"
-            f"failing cell marked in {project.relpath(executed)})",
-            path=notebook.script,
-            line=line,
-        )
-        return NotebookRun(
-            technique.slug,
-            notebook.stem,
-            notebook.script,
-            executed,
+        where, line = _locate_failure(executed, error)
+        raised_in = f"raised in {where}; " if where else ""
+        return finished(
             "error",
-            time.monotonic() - started,
-            error=failure,
+            ExecutionError(
+                f"{error.ename}: {error.evalue} ({raised_in}failing cell marked in "
+                f"{project.relpath(executed)})",
+                path=notebook.script,
+                line=line,
+            ),
         )
     except Exception as error:  # kernel death, timeouts, zmq trouble: all end this notebook
-        failure = ExecutionError(
-            f"the run stopped: {type(error).__name__}: {error}", path=notebook.script
-        )
-        return NotebookRun(
-            technique.slug,
-            notebook.stem,
-            notebook.script,
-            executed,
+        return finished(
             "error",
-            time.monotonic() - started,
-            error=failure,
+            ExecutionError(
+                f"the run stopped: {type(error).__name__}: {error}", path=notebook.script
+            ),
         )
-    wall = time.monotonic() - started
     result = nbformat.read(executed, as_version=4)
     metrics = _harvested(result)
     cells = _cell_durations(result)
-    problem = None
-    if metrics is None:
-        problem = "the harvest cell produced no metrics"
-    else:
-        missing = [n for n in notebook.metrics if n not in metrics]
-        unsupported = [
-            n for n, v in metrics.items() if isinstance(v, dict) and "__unsupported__" in v
-        ]
-        if missing:
-            problem = f"metrics never set: {', '.join(sorted(missing))}"
-        elif unsupported:
-            problem = (
-                f"metrics of unsupported type: {', '.join(sorted(unsupported))} "
-                "(use numbers, None, or lists of flat dicts)"
-            )
+    problem = _metrics_problem(notebook, metrics)
     if problem:
-        failure = ExecutionError(problem, path=notebook.script)
-        return NotebookRun(
-            technique.slug,
-            notebook.stem,
-            notebook.script,
-            executed,
-            "error",
-            wall,
-            metrics=metrics,
-            error=failure,
-            cells=cells,
+        return finished(
+            "error", ExecutionError(problem, path=notebook.script), metrics=metrics, cells=cells
         )
-    return NotebookRun(
-        technique.slug,
-        notebook.stem,
-        notebook.script,
-        executed,
-        "ok",
-        wall,
-        metrics=metrics,
-        cells=cells,
+    return finished("ok", metrics=metrics, cells=cells)
+
+
+def _metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str | None:
+    """Why harvested metrics are unusable, or None when they are fine."""
+    if metrics is None:
+        return "the harvest cell produced no metrics"
+    missing = sorted(n for n in notebook.metrics if n not in metrics)
+    if missing:
+        return f"metrics never set: {', '.join(missing)}"
+    unsupported = sorted(
+        n for n, v in metrics.items() if isinstance(v, dict) and "__unsupported__" in v
     )
+    if unsupported:
+        return (
+            f"metrics of unsupported type: {', '.join(unsupported)} "
+            "(use numbers, None, or lists of flat dicts)"
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- a technique
