@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import GOLDEN
 
+from conftest import GOLDEN
 from tutorial_gen.build import build, build_notebook, requirements_for, setup_source
 from tutorial_gen.errors import CheckFailed, ScriptError
 

@@ -19,7 +19,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_fixture_loads(tiny):
     technique = load_technique(tiny)
     assert technique.name == "Squaring"
-    assert list(technique.notebooks) == ["tiny"]
+    assert list(technique.notebooks) == ["tiny", "sweep"]
+    assert technique.notebooks["sweep"].role == "results"
     assert technique.notebooks["tiny"].profiles["smoke"] == {"start": 3}
     assert [c.id for c in technique.claims] == ["four-x", "grows", "phone"]
 

@@ -25,7 +25,8 @@ def _digest(folder: Path) -> dict[str, str]:
 def test_full_run_harvests_metrics_and_checks_claims(project, tiny, tmp_path):
     technique = load_technique(tiny)
     report = run_technique(technique, project, "full", build_dir=tmp_path / "build")
-    [run] = report.runs
+    run, sweep = report.runs
+    assert sweep.status == "ok" and len(sweep.metrics["results_rows"]) == 4
     assert run.status == "ok", run.error
     assert run.metrics["squared"] == 16 and run.metrics["growth"] == 4.0
     assert run.metrics["not_measured"] is None
@@ -65,6 +66,7 @@ def test_failing_cell_names_script_line_and_keeps_marked_notebook(project, tiny,
         project,
         "smoke",
         build_dir=tmp_path / "b",
+        stems=["tiny"],
         overrides={"fail_at": "cell"},
     )
     [run] = report.runs

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import GOLDEN
 
+from conftest import GOLDEN
 from tutorial_gen.config import load_technique
 from tutorial_gen.errors import CheckFailed, ConfigError
-from tutorial_gen.render import down, pct, render, render_overview, size, times
+from tutorial_gen.plot import accuracy_vs_size_svg
+from tutorial_gen.render import down, pct, render, render_files, render_overview, size, times
 
 TEMPLATE_SECTIONS = [
     "## Overview",
@@ -83,7 +84,10 @@ def test_missing_results_say_what_to_run(project, tiny):
 
 def test_check_detects_drift(project, tiny):
     technique = load_technique(tiny)
-    assert render([technique], project) == [tiny / "overview.md"]
+    assert render([technique], project) == [
+        tiny / "overview.md",
+        tiny / "overview_accuracy_vs_size_2.svg",
+    ]
     render([technique], project, check=True)
     (tiny / "overview.md").write_text("stale\n", encoding="utf-8")
     with pytest.raises(CheckFailed):
@@ -97,3 +101,19 @@ def test_formatters():
     assert size(24321) == "24.3 KB" and size(1460000) == "1.46 MB" and size(512) == "512 B"
     assert down(9.97) == "9" and down(9.97, 1) == "9.9"
     assert times(None) == pct(None) == size(None) == "n/a"
+
+
+def test_sweep_rows_give_a_deployment_table_and_a_plot(project, tiny):
+    files = render_files(load_technique(tiny), project)
+    text = files[tiny / "overview.md"]
+    assert (
+        "| cube | start 3 | 6.0 KB | 1.0 KB | 0.300 ms (0.270 ms to 0.330 ms) | 12.3 KB |" in text
+    )
+    assert "![Sweep: accuracy against zipped size](overview_accuracy_vs_size_2.svg)" in text
+    svg = files[tiny / "overview_accuracy_vs_size_2.svg"]
+    assert svg == (GOLDEN / "tiny_overview_accuracy_vs_size_2.svg").read_text(encoding="utf-8")
+    assert render_files(load_technique(tiny), project) == files  # deterministic bytes
+
+
+def test_plot_needs_two_points():
+    assert accuracy_vs_size_svg([{"accuracy": 0.9, "size": 10}], "one") is None

@@ -104,10 +104,9 @@ def _cmd_render(args: argparse.Namespace, project: Project) -> int:
 
     techniques = [t for t, _ in _techniques_and_stems(args.paths, project)]
     changed = render(techniques, project, check=args.check)
-    for technique in techniques:
-        path = technique.folder / "overview.md"
-        state = "written" if path in changed else "up to date"
-        print(f"{project.relpath(path)}: {state}")
+    for path in changed:
+        print(f"{project.relpath(path)}: written")
+    print(f"{len(techniques)} overview(s) checked, {len(changed)} file(s) written")
     return 0
 
 

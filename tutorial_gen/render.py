@@ -17,9 +17,10 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from .build import _github
-from .config import Project, Technique
-from .errors import CheckFailed, ConfigError
+from .config import Project, Technique, _line_of
+from .errors import CheckFailed, ConfigError, did_you_mean
 from .fileio import write_if_changed
+from .plot import accuracy_vs_size_svg
 from .results import load_results
 
 _PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
@@ -90,6 +91,44 @@ def colab_url(project: Project, ipynb: Path) -> str:
     )
 
 
+def _row_sources(
+    technique: Technique, results: dict[str, Any], spec: dict[str, Any], where: str
+) -> list[dict[str, Any]]:
+    """The raw measured rows of one results table: metric values keyed by column."""
+    sources: list[dict[str, Any]] = []
+    for row in spec.get("rows", []):
+        stem = row.get("notebook")
+        if stem not in technique.notebooks:
+            raise ConfigError(
+                f"{where}: row names notebook '{stem}', which is not declared"
+                f"{did_you_mean(str(stem), technique.notebooks)}",
+                path=technique.path,
+                line=_line_of(technique.path, str(stem)),
+            )
+        declared = technique.notebooks[stem].metrics
+        for key, name in row.items():
+            if key not in ("notebook", "model") and name not in declared:
+                raise ConfigError(
+                    f"{where}: '{key}' names metric '{name}', which notebook "
+                    f"'{stem}' does not declare{did_you_mean(name, declared)}",
+                    path=technique.path,
+                    line=_line_of(technique.path, name),
+                )
+        metrics = (results.get("notebooks", {}).get(stem) or {}).get("metrics") or {}
+        if "rows" in row:
+            sources.extend(dict(r) for r in metrics.get(row["rows"]) or [])
+        else:
+            sources.append(
+                {
+                    key: metrics.get(name)
+                    for key, name in row.items()
+                    if key not in ("notebook", "model")
+                }
+                | {"model": row.get("model")}
+            )
+    return sources
+
+
 def _results_tables(technique: Technique, results: dict[str, Any]) -> list[dict[str, Any]]:
     tables = []
     for index, spec in enumerate(technique.overview.get("results", [])):
@@ -100,54 +139,35 @@ def _results_tables(technique: Technique, results: dict[str, Any]) -> list[dict[
                 f"{where}: hyperparameter_format must be one of {', '.join(FORMATS)}",
                 path=technique.path,
             )
+        sources = _row_sources(technique, results, spec, where)
         rows = []
-        for row in spec.get("rows", []):
-            stem = row.get("notebook")
-            entry = results.get("notebooks", {}).get(stem)
-            if stem not in technique.notebooks:
-                raise ConfigError(
-                    f"{where}: row names notebook '{stem}', which is not declared",
-                    path=technique.path,
-                )
-            from .config import _line_of
-            from .errors import did_you_mean
-
-            declared = technique.notebooks[stem].metrics
-            for key, name in row.items():
-                if key not in ("notebook", "model") and name not in declared:
-                    raise ConfigError(
-                        f"{where}: '{key}' names metric '{name}', which notebook "
-                        f"'{stem}' does not declare{did_you_mean(name, declared)}",
-                        path=technique.path,
-                        line=_line_of(technique.path, name),
-                    )
-            metrics = (entry or {}).get("metrics") or {}
-            sources = (
-                metrics.get(row["rows"], [])
-                if "rows" in row
-                else [
-                    {
-                        key: metrics.get(name)
-                        for key, name in row.items()
-                        if key not in ("notebook", "model")
-                    }
-                    | {"model": row.get("model")}
-                ]
+        for source in sources:
+            hyper = source.get("hyperparameter")
+            setting = source.get("config") or ("n/a" if hyper is None else hyper_format(hyper))
+            rows.append(
+                {
+                    "model": source.get("model"),
+                    "baseline_accuracy": pct(source.get("baseline_accuracy")),
+                    "accuracy": pct(source.get("accuracy")),
+                    "baseline_size": size(source.get("baseline_size")),
+                    "size": size(source.get("size")),
+                    "hyperparameter": setting,
+                }
             )
-            for source in sources:
-                rows.append(
-                    {
-                        "model": source.get("model"),
-                        "baseline_accuracy": pct(source.get("baseline_accuracy")),
-                        "accuracy": pct(source.get("accuracy")),
-                        "baseline_size": size(source.get("baseline_size")),
-                        "size": size(source.get("size")),
-                        "hyperparameter": "n/a"
-                        if source.get("hyperparameter") is None
-                        else hyper_format(source.get("hyperparameter")),
-                    }
-                )
-        tables.append({**spec, "rows": rows})
+        deployment = [
+            {
+                "model": r.get("model"),
+                "config": r.get("config") or "",
+                "raw": size(r.get("tflite_bytes")),
+                "zipped": size(r.get("size")),
+                "latency": f"{ms(r.get('latency_ms'))} ({ms(r.get('latency_p10_ms'))} to "
+                f"{ms(r.get('latency_p90_ms'))})",
+                "memory": size(r.get("memory_bytes")),
+            }
+            for r in sources
+            if r.get("latency_ms") is not None
+        ]
+        tables.append({**spec, "rows": rows, "deployment": deployment, "sources": sources})
     return tables
 
 
@@ -176,8 +196,6 @@ OPTIONAL_OVERVIEW: dict[str, Any] = {
 
 def context(technique: Technique, project: Project, results: dict[str, Any]) -> dict[str, Any]:
     """Everything the overview template and the technique's prose may use."""
-    from .config import _line_of
-
     for key in REQUIRED_OVERVIEW:
         if not technique.overview.get(key):
             raise ConfigError(
@@ -238,14 +256,24 @@ def _environment() -> SandboxedEnvironment:
     return env
 
 
-def render_overview(
+def _plot_name(index: int) -> str:
+    return f"overview_accuracy_vs_size_{index + 1}.svg"
+
+
+def render_files(
     technique: Technique, project: Project, results: dict[str, Any] | None = None
-) -> str:
-    """The overview page text of one technique."""
+) -> dict[Path, str]:
+    """Every file of a technique's overview: `overview.md` and its plots, by path."""
     results = results if results is not None else load_results(technique)
     env = _environment()
     ctx = context(technique, project, results)
-    ctx["results_tables"] = _results_tables(technique, results)
+    ctx["results_tables"] = tables = _results_tables(technique, results)
+    plots: dict[str, str] = {}
+    for index, table in enumerate(tables):
+        svg = accuracy_vs_size_svg(table["sources"], table["title"])
+        table["plot"] = _plot_name(index) if svg else None
+        if svg:
+            plots[_plot_name(index)] = svg
 
     def prose(text: str | None) -> str:
         if not text:
@@ -274,21 +302,29 @@ def render_overview(
             path=technique.path,
             hint="fill the [overview] value it comes from",
         )
-    return text
+    return {technique.folder / "overview.md": text} | {
+        technique.folder / name: svg for name, svg in plots.items()
+    }
+
+
+def render_overview(
+    technique: Technique, project: Project, results: dict[str, Any] | None = None
+) -> str:
+    """The overview page text of one technique."""
+    return render_files(technique, project, results)[technique.folder / "overview.md"]
 
 
 def render(techniques: list[Technique], project: Project, *, check: bool = False) -> list[Path]:
-    """Write (or compare, with `check`) `overview.md` of each technique; the paths that changed."""
+    """Write (or compare, with `check`) each technique's overview files; the paths that changed."""
     changed: list[Path] = []
     for technique in techniques:
-        path = technique.folder / "overview.md"
-        text = render_overview(technique, project)
-        if check:
-            current = path.read_text(encoding="utf-8") if path.is_file() else None
-            if current != text:
+        for path, text in render_files(technique, project).items():
+            if check:
+                current = path.read_text(encoding="utf-8") if path.is_file() else None
+                if current != text:
+                    changed.append(path)
+            elif write_if_changed(path, text):
                 changed.append(path)
-        elif write_if_changed(path, text):
-            changed.append(path)
     if check and changed:
         raise CheckFailed(
             f"{', '.join(project.relpath(p) for p in changed)} differ from what "
