@@ -1,0 +1,77 @@
+"""TFLite conversion in the four modes the tutorials compare, and measuring one configuration.
+
+Needs the `measure` snippet (sizes, LiteRT accuracy, latency, memory) included before it.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+CONVERSION_MODES = ("float", "dynamic", "float16", "int8")
+
+
+def to_tflite(model, mode: str = "float", representative=None, representative_samples: int = 100) -> bytes:
+    """Convert a Keras model to a TFLite flatbuffer.
+
+    float: no optimization. dynamic: `Optimize.DEFAULT`, int8 weights (for a quantization-aware
+    trained model this applies the learned int8 quantization). float16: float16 weights. int8: full
+    integer with int8 input and output, calibrated on `representative` images.
+    """
+    if mode not in CONVERSION_MODES:
+        raise ValueError(f"mode must be one of {CONVERSION_MODES}, not {mode!r}")
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if mode != "float":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        if representative is None:
+            raise ValueError("int8 conversion needs representative images")
+        images = np.asarray(representative[:representative_samples], dtype=np.float32)
+
+        def calibration():
+            for image in images:
+                yield [image[np.newaxis, ...]]
+
+        converter.representative_dataset = calibration
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def save_bytes(data: bytes, folder: str, name: str) -> str:
+    """Write `data` to `folder/name` and return the path."""
+    path = os.path.join(folder, name)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def measure_tflite(tflite_model: bytes, x_test, y_test, folder: str, name: str,
+                   latency_runs: int = 200, memory: bool = True) -> dict:
+    """Every deployment metric of one `.tflite` model, under the definitions of docs/authoring.md."""
+    path = save_bytes(tflite_model, folder, name)
+    latency = tflite_latency(tflite_model, x_test[0], runs=latency_runs)
+    return {
+        "tflite_bytes": file_size(path),
+        "size": zipped_size(path),
+        "accuracy": tflite_accuracy(tflite_model, x_test, y_test),
+        "latency_ms": latency["median_ms"],
+        "latency_p10_ms": latency["p10_ms"],
+        "latency_p90_ms": latency["p90_ms"],
+        "memory_bytes": tflite_runtime_memory(tflite_model) if memory else None,
+    }
+
+
+def results_row(model_name: str, config: str, hyperparameter, measured: dict, baseline: dict) -> dict:
+    """One row of a results notebook (`results_rows`): this configuration beside its float baseline."""
+    return {
+        "model": model_name,
+        "config": config,
+        "hyperparameter": hyperparameter,
+        "baseline_accuracy": baseline["accuracy"],
+        "baseline_size": baseline["size"],
+        **measured,
+    }
