@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TG     := $(BIN)/tutorial-gen
 
-.PHONY: notebooks test setup lint golden clean
+.PHONY: notebooks test setup bench golden clean
 
 # The main job: build every notebook, run the full profile, check its claims, render the overviews.
 notebooks: setup
@@ -15,7 +15,7 @@ notebooks: setup
 
 # Everything CI checks: lint, generated files up to date, the test suite (smoke runs included).
 test: setup
-	$(BIN)/ruff check tutorial_gen tests notebooks
+	$(BIN)/ruff check tutorial_gen tests benchmarks notebooks
 	$(TG) build --check
 	$(TG) render --check
 	$(BIN)/python -m pytest
@@ -29,6 +29,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name tutorial-gen --display-name "Python 3 (tutorial-gen)"
 	touch $(STAMP)
+
+# The tool's own overhead, cache and parallel speed (see benchmarks/bench.py); takes a while.
+bench: setup
+	$(BIN)/python benchmarks/bench.py
 
 # Regenerate the golden files the tests compare against (never done by the tests themselves).
 golden: setup

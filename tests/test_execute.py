@@ -11,7 +11,8 @@ import pytest
 
 from tutorial_gen.config import load_technique
 from tutorial_gen.errors import ConfigError
-from tutorial_gen.execute import preflight, run_technique
+from tutorial_gen.execute import preflight
+from tutorial_gen.suite import run_technique
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -122,7 +122,7 @@ class ClaimResult:
     expr: str
     op: str
     threshold: float
-    status: str  # pass | fail | unverified | not-in-profile
+    status: str  # pass | fail | unverified | not-in-profile | not-run
     measured: float | None = None
     reason: str | None = None
     published: str | None = None
@@ -168,5 +168,27 @@ def check_all(
     metrics_by_notebook: Mapping[str, Mapping[str, Any] | None],
     profile: str,
 ) -> list[ClaimResult]:
-    """Every claim of a technique against the metrics of its notebooks."""
-    return [check(c, metrics_by_notebook.get(c.notebook), profile) for c in claims]
+    """Every claim of a technique against the metrics of its notebooks.
+
+    A notebook missing from `metrics_by_notebook` was not run (another shard has it): its claims
+    are `not-run`. One present with None metrics did not finish: its claims fail.
+    """
+    results = []
+    for claim in claims:
+        if claim.notebook not in metrics_by_notebook and profile in claim.profiles:
+            results.append(
+                ClaimResult(
+                    id=claim.id,
+                    notebook=claim.notebook,
+                    phrase=claim.phrase,
+                    expr=claim.expr,
+                    op=claim.op,
+                    threshold=claim.threshold,
+                    status="not-run",
+                    reason="its notebook was not run",
+                    published=claim.published,
+                )
+            )
+        else:
+            results.append(check(claim, metrics_by_notebook.get(claim.notebook), profile))
+    return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,35 +69,62 @@ def _cmd_build(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace, project: Project) -> int:
-    from .execute import run_technique
-    from .report import claims_table, progress_printer
+def _shard(text: str) -> tuple[int, int]:
+    index, sep, count = text.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or not 1 <= int(index) <= int(count):
+        raise argparse.ArgumentTypeError(f"'{text}' is not K/N with 1 <= K <= N")
+    return int(index), int(count)
 
-    build_dir = args.build_dir.resolve() if args.build_dir else None
+
+def _print_reports(reports: list, project: Project, expected: dict[str, float]) -> bool:
+    from .report import claims_table, timing_table
+
     failed = False
-    for technique, stems in _techniques_and_stems(args.paths, project):
-        report = run_technique(
-            technique,
-            project,
-            args.profile,
-            stems=stems,
-            build_dir=build_dir,
-            progress=progress_printer(sys.stderr),
-            log_output=args.log_output,
-            overrides=dict(args.param),
-        )
+    for report in reports:
         for run in report.runs:
-            status = "ok" if run.status == "ok" else "FAILED"
-            print(
-                f"{technique.slug}/{run.stem} [{args.profile}]: {status} in {run.wall_seconds:.1f} s"
-                f" -> {project.relpath(run.executed)}"
-            )
             if run.error:
                 print(f"error: {run.error}", file=sys.stderr)
+        print(f"\n{report.technique.slug} [{report.profile}]")
         print(claims_table(report.claims))
         print(f"results: {project.relpath(report.results_path)}")
         failed |= not report.ok
-    return 1 if failed else 0
+    print()
+    print(timing_table([run for report in reports for run in report.runs], expected))
+    return failed
+
+
+def _cmd_run(args: argparse.Namespace, project: Project) -> int:
+    from .report import ProgressView
+    from .suite import RunOptions, plan, run_suite
+
+    options = RunOptions(
+        profile=args.profile,
+        build_dir=args.build_dir,
+        jobs=args.jobs,
+        force=args.force,
+        overrides=dict(args.param),
+        cell_timeout=args.cell_timeout,
+        budget=args.budget,
+        log_output=args.log_output,
+    )
+    selection = _techniques_and_stems(args.paths, project)
+    build_dir = (args.build_dir or project.build_path).resolve()
+    expected = {job.label: job.expected for job in plan(selection, args.profile, build_dir)}
+    reports = run_suite(
+        selection,
+        project,
+        options,
+        shard_spec=args.shard,
+        progress=ProgressView(sys.stderr, expected),
+    )
+    return 1 if _print_reports(reports, project, expected) else 0
+
+
+def _cmd_merge(args: argparse.Namespace, project: Project) -> int:
+    from .suite import merge
+
+    reports = merge(args.files, project, args.output.resolve() if args.output else None)
+    return 1 if _print_reports(reports, project, {}) else 0
 
 
 def _cmd_render(args: argparse.Namespace, project: Project) -> int:
@@ -165,7 +193,46 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a notebook parameter (a Python literal); repeatable",
     )
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        help="notebooks to run at once; each kernel gets its share of the cores",
+    )
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="K/N",
+        help="run only shard K of N (balanced by recorded durations)",
+    )
+    run.add_argument("--force", action="store_true", help="rerun even unchanged notebooks")
+    run.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="time limit of each cell (default: technique.toml, else 900)",
+    )
+    run.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit of each whole notebook",
+    )
     run.set_defaults(func=_cmd_run)
+
+    merge = verbs.add_parser("merge", help="combine the results files of shards, check claims")
+    merge.add_argument("files", nargs="+", type=Path, help="results/<profile>.json of each shard")
+    merge.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="folder for the merged results (default: where run writes them)",
+    )
+    merge.set_defaults(func=_cmd_merge)
 
     render = verbs.add_parser("render", help="write each technique's overview.md")
     render.add_argument("paths", nargs="*", type=Path, help="technique folders")
@@ -196,8 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
+        # The kernel was shut down while the interrupt unwound; leave at once, so that no
+        # half-finished background task prints a traceback on its way out.
         print("interrupted: sources and earlier results are untouched", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,10 @@ class TutorialGenError(Exception):
         self.line = line
         self.hint = hint
 
+    def __reduce__(self) -> tuple:
+        # keyword-only fields: rebuild through a helper so errors cross process boundaries
+        return (_rebuild, (type(self), self.message, self.path, self.line, self.hint))
+
     def location(self) -> str:
         """`file:line: ` prefix, or an empty string when the error is about no file."""
         if self.path is None:
@@ -77,6 +81,12 @@ class ClaimsFailed(TutorialGenError):
     """At least one claim of the prose is contradicted by the measured metrics."""
 
     exit_code = 1
+
+
+def _rebuild(
+    cls: type[TutorialGenError], message: str, path: Path | None, line: int | None, hint: str | None
+) -> TutorialGenError:
+    return cls(message, path=path, line=line, hint=hint)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -1,16 +1,21 @@
-"""Execute: run each notebook headlessly with papermill, harvest its metrics, check its claims.
+"""Execute: run one notebook headlessly with papermill and harvest its metrics.
 
 A run works on a copy in the build folder, never on the sources. The copy gets one extra last cell
 that reports the declared metrics from the kernel's variables as a custom MIME output, so the
-notebook itself never imports tutorial_gen (in Colab it does not exist).
+notebook itself never imports tutorial_gen (in Colab it does not exist). Whatever goes wrong (a
+cell raises, a cell or the notebook runs out of time, the kernel dies), the executed notebook is
+saved with the failing cell marked, and the error names the script file and line.
 """
 
 from __future__ import annotations
 
 import ast
+import datetime as _dt
 import json
+import os
 import re
-import sys
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,20 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import papermill
-from papermill.exceptions import PapermillExecutionError
 
-from . import claims as claims_mod
 from .build import BuiltNotebook, build_notebook, parse_script
-from .config import Notebook, Project, Technique
-from .errors import ConfigError, ExecutionError
-from .fileio import dump_json, read_text, write_atomic
-from .results import environment_stamp
+from .config import Notebook, Project, Technique, _line_of
+from .errors import ConfigError, ExecutionError, did_you_mean
+from .fileio import write_atomic
+from .kernel import KERNEL_ARGUMENTS, ensure_kernel, kernel_manager_class, tail, thread_limits
 
-KERNEL_NAME = "tutorial-gen"
 METRICS_MIME = "application/vnd.tutorial-gen.metrics+json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+_CRASH_FRAME = re.compile(r'File "[^"]*ipykernel_\d+[/\\]\d+\.py", line (\d+) in <module>')
 
 HARVEST_SOURCE = """\
 def _tutorial_gen_value(value):
@@ -83,6 +85,13 @@ def _normalise_space(text: str) -> str:
     return " ".join(text.split())
 
 
+def parameter_names(notebook: Notebook) -> set[str]:
+    """The names the notebook's `parameters` cell assigns."""
+    parsed, _ = parse_script(notebook.script)
+    cells = [c for c in parsed.cells if "parameters" in c.metadata.get("tags", [])]
+    return _assigned_names(cells[0].source) if cells else set()
+
+
 def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
     """Static checks that save a run: profile parameters exist, metrics are assigned, phrases exist."""
     parsed, _ = parse_script(notebook.script)
@@ -96,9 +105,6 @@ def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
             hint='tag the cell with `# %% tags=["parameters"]`',
         )
     declared = _assigned_names(parameters[0].source) if parameters else set()
-    from .config import _line_of
-    from .errors import did_you_mean
-
     for name in overrides:
         if name not in declared:
             raise ConfigError(
@@ -133,30 +139,27 @@ def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
             )
 
 
-# --------------------------------------------------------------------------- kernel
-
-
-def ensure_kernel(name: str = KERNEL_NAME) -> str:
-    """Make sure a kernelspec `name` runs this interpreter; install it into sys.prefix if not."""
-    from ipykernel.kernelspec import install
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(name)
-        if spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
-            return name
-    except NoSuchKernel:
-        pass
-    install(kernel_name=name, display_name=f"Python 3 ({name})", prefix=sys.prefix)
-    return name
-
-
 # --------------------------------------------------------------------------- one notebook
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Something a running notebook did: a cell started or finished, or the notebook ended."""
+
+    label: str
+    kind: str  # start | cell | done
+    done: int
+    total: int
+    elapsed: float
+    line: int | None = None
+
+
+ProgressHook = Callable[[ProgressEvent], None]
 
 
 @dataclass
 class NotebookRun:
-    """The outcome of executing one notebook."""
+    """The outcome of executing (or reusing) one notebook."""
 
     technique: str
     stem: str
@@ -167,6 +170,9 @@ class NotebookRun:
     metrics: dict[str, Any] | None = None
     error: ExecutionError | None = None
     cells: list[dict[str, Any]] = field(default_factory=list)
+    inputs: str | None = None  # digest of everything the run depended on
+    cache: str = "miss"  # miss | hit
+    finished: str | None = None
 
     def to_json(self, project: Project) -> dict[str, Any]:
         return {
@@ -176,6 +182,8 @@ class NotebookRun:
             "metrics": self.metrics,
             "error": str(self.error) if self.error else None,
             "cells": self.cells,
+            "inputs": self.inputs,
+            "finished": self.finished,
         }
 
 
@@ -217,28 +225,56 @@ def _cell_durations(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return rows
 
 
-def _locate_failure(executed: Path, error: PapermillExecutionError) -> tuple[str, int | None]:
+def _locate_failure(
+    notebook: nbformat.NotebookNode, exec_count: int | None, traceback: list[str]
+) -> tuple[str, int | None]:
     """`where` text and the script line of the cell that raised."""
-    try:
-        notebook = nbformat.read(executed, as_version=4)
-    except Exception:  # the executed copy is best effort; the error is what matters
-        return "a cell", None
     for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.get("execution_count") == error.exec_count:
+        if cell.cell_type == "code" and cell.get("execution_count") == exec_count:
             start = cell.metadata.get("tutorial_gen", {}).get("line")
-            traceback = _ANSI.sub("", "\n".join(error.traceback or []))
+            text = _ANSI.sub("", "\n".join(traceback or []))
             hits = [
-                int(m.group(2))
-                for m in _CELL_LINE.finditer(traceback)
-                if int(m.group(1)) == error.exec_count
+                int(m.group(2)) for m in _CELL_LINE.finditer(text) if int(m.group(1)) == exec_count
             ]
             if start is None:
-                return "a generated cell (setup or an inlined snippet)", None
+                return "a generated cell (setup, an inlined snippet or the harvest)", None
             return "", start + (hits[-1] - 1 if hits else 0)
     return "a cell", None
 
 
-ProgressHook = Callable[[str, int, int, float], None]
+def _mark_stopped_cell(path: Path, index: int | None, message: str) -> int | None:
+    """Put a red marker before the cell that was running when the run stopped; its script line."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception:  # nothing was saved: there is nothing to mark
+        return None
+    if index is None or not 0 <= index < len(notebook.cells):
+        return None
+    line = notebook.cells[index].metadata.get("tutorial_gen", {}).get("line")
+    marker = nbformat.v4.new_markdown_cell(
+        f'<span style="color:red">Execution stopped in the next cell: {message}</span>',
+        id=f"tutorial-gen-stopped-{index}",
+    )
+    marker.metadata["tags"] = ["tutorial-gen-stopped"]
+    notebook.cells[index].metadata.setdefault("tags", []).append("tutorial-gen-failed-cell")
+    notebook.cells.insert(index, marker)
+    write_atomic(path, nbformat.writes(notebook))
+    return line
+
+
+def _describe(error: BaseException) -> str:
+    name = type(error).__name__
+    if name == "DeadKernelError":
+        return "the kernel died (crashed, exited or was killed, e.g. for memory)"
+    if name == "CellTimeoutError":
+        return "a cell ran out of time"
+    if isinstance(error, _BudgetExceeded):
+        return str(error)
+    return f"{name}: {error}"
+
+
+class _BudgetExceeded(Exception):
+    """The whole-notebook time budget ran out between two cells."""
 
 
 def run_notebook(
@@ -251,32 +287,64 @@ def run_notebook(
     progress: ProgressHook | None = None,
     log_output: bool = False,
     overrides: dict[str, Any] | None = None,
+    cell_timeout: int | None = None,
+    budget: float | None = None,
+    threads: int | None = None,
 ) -> NotebookRun:
     """Execute one notebook in a fresh kernel and harvest its metrics.
 
-    `overrides` replace parameters on top of the profile's (for one-off experiments).
+    `overrides` replace parameters on top of the profile's; `cell_timeout` (seconds per cell) and
+    `budget` (seconds for the whole notebook) bound the run; `threads` limits the kernel's threads.
     """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     preflight(technique, notebook, profile)
     built = build_notebook(notebook.script, project)
     out_dir = build_dir / technique.slug / profile
     out_dir.mkdir(parents=True, exist_ok=True)
-    work_dir = out_dir / f"{notebook.stem}.cwd"
-    work_dir.mkdir(exist_ok=True)
-    source = out_dir / f"{notebook.stem}.input.ipynb"
+    work_dir = Path(tempfile.mkdtemp(prefix=f"{notebook.stem}.", dir=out_dir))
+    source = work_dir / "input.ipynb"
+    partial = work_dir / "executed.ipynb"
+    capture = work_dir / "kernel.log"
     executed = out_dir / f"{notebook.stem}.ipynb"
     write_atomic(source, nbformat.writes(_run_copy(built, list(notebook.metrics))))
     label = f"{technique.slug}/{notebook.stem}"
     total = sum(1 for c in built.notebook.cells if c.cell_type == "code") + 1
+    cell_timeout = cell_timeout or notebook.cell_timeout
     started = time.monotonic()
-    done = {"cells": 0}
+    state: dict[str, Any] = {"done": 0, "index": None}
+
+    def emit(kind: str, line: int | None = None) -> None:
+        if progress:
+            progress(
+                ProgressEvent(label, kind, state["done"], total, time.monotonic() - started, line)
+            )
+
+    def on_cell_start(cell: Any, cell_index: int) -> None:
+        state["index"] = cell_index
+        if budget is not None and time.monotonic() - started > budget:
+            raise _BudgetExceeded(f"the notebook ran out of its {budget:g} s budget")
+        if cell.cell_type == "code":
+            emit("start", cell.metadata.get("tutorial_gen", {}).get("line"))
 
     def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
         if cell.cell_type == "code":
-            done["cells"] += 1
-            if progress:
-                progress(label, done["cells"], total, time.monotonic() - started)
+            state["done"] += 1
+            emit("cell")
+
+    def timeout_for(cell: Any) -> int:
+        if budget is None:
+            return cell_timeout
+        left = budget - (time.monotonic() - started)
+        return max(1, int(min(cell_timeout, left) + 0.999))
 
     def finished(status: str, error: ExecutionError | None = None, **more: Any) -> NotebookRun:
+        if partial.is_file():
+            os.replace(partial, executed)
+        if status == "ok":  # a failed run keeps its folder (input, kernel log) for a post-mortem
+            shutil.rmtree(work_dir, ignore_errors=True)
+        emit("done")
         return NotebookRun(
             technique.slug,
             notebook.stem,
@@ -285,25 +353,29 @@ def run_notebook(
             status,
             time.monotonic() - started,
             error=error,
+            finished=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             **more,
         )
 
-    kernel = ensure_kernel()
     try:
         papermill.execute_notebook(
             str(source),
-            str(executed),
+            str(partial),
             parameters={**notebook.profiles.get(profile, {}), **(overrides or {})},
-            kernel_name=kernel,
+            kernel_name=ensure_kernel(),
             language="python",
             cwd=str(work_dir),
             progress_bar=False,
             log_output=log_output,
-            execution_timeout=notebook.cell_timeout,
+            on_cell_start=on_cell_start,
             on_cell_executed=on_cell_executed,
+            timeout_func=timeout_for,
+            kernel_manager_class=kernel_manager_class(capture, thread_limits(threads)),
+            extra_arguments=KERNEL_ARGUMENTS,
         )
     except PapermillExecutionError as error:
-        where, line = _locate_failure(executed, error)
+        saved = nbformat.read(partial, as_version=4)
+        where, line = _locate_failure(saved, error.exec_count, error.traceback)
         raised_in = f"raised in {where}; " if where else ""
         return finished(
             "error",
@@ -314,14 +386,23 @@ def run_notebook(
                 line=line,
             ),
         )
-    except Exception as error:  # kernel death, timeouts, zmq trouble: all end this notebook
+    except Exception as error:  # kernel death, timeouts, budget: the run ends here
+        reason = _describe(error)
+        line = _mark_stopped_cell(partial, state["index"], reason)
+        stderr = tail(capture)
+        frame = _CRASH_FRAME.findall(stderr)
+        if line is not None and frame:  # the crash report names the line inside the cell
+            line += int(frame[0]) - 1
+        detail = f"; the kernel's last output:\n{stderr}" if stderr else ""
         return finished(
             "error",
             ExecutionError(
-                f"the run stopped: {type(error).__name__}: {error}", path=notebook.script
+                f"{reason} (failing cell marked in {project.relpath(executed)}){detail}",
+                path=notebook.script,
+                line=line,
             ),
         )
-    result = nbformat.read(executed, as_version=4)
+    result = nbformat.read(partial, as_version=4)
     metrics = _harvested(result)
     cells = _cell_durations(result)
     problem = _metrics_problem(notebook, metrics)
@@ -348,89 +429,3 @@ def _metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str 
             "(use numbers, None, or lists of flat dicts)"
         )
     return None
-
-
-# --------------------------------------------------------------------------- a technique
-
-
-@dataclass
-class TechniqueReport:
-    """The runs and claim outcomes of one technique in one profile."""
-
-    technique: Technique
-    profile: str
-    runs: list[NotebookRun]
-    claims: list[claims_mod.ClaimResult]
-    results_path: Path
-
-    @property
-    def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.runs) and not any(
-            c.status == "fail" for c in self.claims
-        )
-
-
-def results_path(technique: Technique, project: Project, profile: str, build_dir: Path) -> Path:
-    """Where a profile's results go: committed for `full`, in the build folder otherwise."""
-    if profile == "full":
-        return technique.folder / "results" / "full.json"
-    return build_dir / technique.slug / "results" / f"{profile}.json"
-
-
-def run_technique(
-    technique: Technique,
-    project: Project,
-    profile: str,
-    *,
-    stems: list[str] | None = None,
-    build_dir: Path | None = None,
-    progress: ProgressHook | None = None,
-    log_output: bool = False,
-    overrides: dict[str, Any] | None = None,
-) -> TechniqueReport:
-    """Run the technique's notebooks (all, or `stems`), check every claim, write the results."""
-    build_dir = build_dir or project.build_path
-    selected = [nb for stem, nb in technique.notebooks.items() if stems is None or stem in stems]
-    runs = [
-        run_notebook(
-            technique,
-            nb,
-            project,
-            profile,
-            build_dir,
-            progress=progress,
-            log_output=log_output,
-            overrides=overrides,
-        )
-        for nb in selected
-    ]
-    path = results_path(technique, project, profile, build_dir)
-    previous = _read_previous(path)
-    notebooks = dict(previous.get("notebooks", {}))
-    for run in runs:
-        notebooks[run.stem] = run.to_json(project)
-    notebooks = {k: v for k, v in notebooks.items() if k in technique.notebooks}
-    metrics = {
-        stem: (entry.get("metrics") if entry.get("status") == "ok" else None)
-        for stem, entry in notebooks.items()
-    }
-    outcomes = claims_mod.check_all(technique.claims, metrics, profile)
-    data = {
-        "schema": 1,
-        "technique": technique.slug,
-        "profile": profile,
-        "environment": environment_stamp(project),
-        "notebooks": dict(sorted(notebooks.items())),
-        "claims": [c.to_json() for c in outcomes],
-    }
-    write_atomic(path, dump_json(data))
-    return TechniqueReport(technique, profile, runs, outcomes, path)
-
-
-def _read_previous(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError:
-        return {}

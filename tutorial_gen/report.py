@@ -7,8 +7,15 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from .claims import ClaimResult
+from .execute import NotebookRun, ProgressEvent
 
-_MARK = {"pass": "pass", "fail": "FAIL", "unverified": "unverified", "not-in-profile": "-"}
+_MARK = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "unverified": "unverified",
+    "not-in-profile": "-",
+    "not-run": "not run",
+}
 
 
 def _measured(value: float | None) -> str:
@@ -41,18 +48,89 @@ def claims_table(results: Iterable[ClaimResult]) -> str:
     return "\n".join(lines + notes)
 
 
-def progress_printer(stream: TextIO, every: float = 10.0):
-    """A progress hook: a rewritten status line on a terminal, a log line every `every` s otherwise."""
-    last = {"at": 0.0}
-    tty = stream.isatty()
+class ProgressView:
+    """Shows a suite's progress: a live block of lines on a terminal, log lines otherwise.
 
-    def hook(label: str, done: int, total: int, elapsed: float) -> None:
-        text = f"{label}: cell {done}/{total}, {elapsed:.0f} s"
-        if tty:
-            stream.write("\r\x1b[K" + text + ("\n" if done == total else ""))
-            stream.flush()
-        elif done == total or time.monotonic() - last["at"] >= every:
-            last["at"] = time.monotonic()
-            print(text, file=stream, flush=True)
+    Fed with `ProgressEvent`s (from this process or relayed from workers); `expected` holds each
+    notebook's duration in its previous run, to show elapsed against expected.
+    """
 
-    return hook
+    def __init__(
+        self,
+        stream: TextIO,
+        expected: dict[str, float] | None = None,
+        every: float = 15.0,
+        live: bool | None = None,
+    ) -> None:
+        self.stream = stream
+        self.expected = expected or {}
+        self.every = every
+        self.live = stream.isatty() if live is None else live
+        self.active: dict[str, str] = {}
+        self.logged: dict[str, float] = {}
+        self.drawn = 0
+
+    def _status(self, event: ProgressEvent) -> str:
+        expected = self.expected.get(event.label)
+        budget = f" of ~{expected:.0f} s" if expected else ""
+        where = f", script line {event.line}" if event.line else ""
+        return (
+            f"{event.label}: cell {min(event.done + 1, event.total)}/{event.total}{where}, "
+            f"{event.elapsed:.0f} s{budget}"
+        )
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind == "cached":
+            self._print(f"{event.label}: unchanged, reusing results (cache hit)")
+            return
+        if event.kind == "done":
+            self.active.pop(event.label, None)
+            self._print(f"{event.label}: finished in {event.elapsed:.1f} s")
+            return
+        self.active[event.label] = self._status(event)
+        if self.live:
+            self._redraw()
+        elif time.monotonic() - self.logged.get(event.label, 0.0) >= self.every:
+            self.logged[event.label] = time.monotonic()
+            print(self.active[event.label], file=self.stream, flush=True)
+
+    def _print(self, text: str) -> None:
+        if self.live:
+            self._clear()
+            print(text, file=self.stream)
+            self._redraw()
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def _clear(self) -> None:
+        if self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F\x1b[J")
+        self.drawn = 0
+
+    def _redraw(self) -> None:
+        self._clear()
+        for line in self.active.values():
+            self.stream.write(f"{line}\x1b[K\n")
+        self.drawn = len(self.active)
+        self.stream.flush()
+
+
+def timing_table(runs: Iterable[NotebookRun], expected: dict[str, float] | None = None) -> str:
+    """Wall time per notebook, cache status and outcome, with a total."""
+    rows = [("notebook", "status", "cache", "wall time", "expected")]
+    total = 0.0
+    for run in runs:
+        label = f"{run.technique}/{run.stem}"
+        seconds = 0.0 if run.cache == "hit" else run.wall_seconds
+        total += seconds
+        known = (expected or {}).get(label)
+        rows.append(
+            (label, run.status, run.cache, f"{seconds:.1f} s", f"{known:.0f} s" if known else "-")
+        )
+    rows.append(("total", "", "", f"{total:.1f} s", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

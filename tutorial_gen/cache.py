@@ -1,0 +1,79 @@
+"""Cache: a notebook run is reused when nothing it depends on has changed.
+
+What a run depends on is summed up in one digest: its code cells (with the inlined snippets and the
+install cell), its parameters and profile, the metrics it reports, the installed versions of the
+distributions it imports, the dataset files it reads, and the tool's version. The digest is stored
+with each notebook's results; a later run with the same digest reuses those results.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .build import BuiltNotebook
+
+
+def _fashion_mnist_files() -> list[Path]:
+    from .datasets import FASHION_MNIST, keras_cache
+
+    return [keras_cache() / name for name in FASHION_MNIST]
+
+
+# Datasets a notebook may read, recognised by a word in its code: {word: its files}.
+DATASETS = {"fashion_mnist": _fashion_mnist_files}
+
+
+@functools.cache
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_digests(code: str) -> dict[str, list[str | None]]:
+    """Digests of the files of every dataset the code mentions (None for a missing file)."""
+    found: dict[str, list[str | None]] = {}
+    for word, files in DATASETS.items():
+        if word in code:
+            digests: list[str | None] = []
+            for path in files():
+                stat = path.stat() if path.is_file() else None
+                digests.append(_file_digest(path, stat.st_size, stat.st_mtime_ns) if stat else None)
+            found[word] = digests
+    return found
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def inputs_digest(
+    built: BuiltNotebook, profile: str, parameters: dict[str, Any], metric_names: list[str]
+) -> str:
+    """One digest of everything a notebook run depends on."""
+    from .execute import HARVEST_SOURCE
+
+    code = [cell.source for cell in built.notebook.cells if cell.cell_type == "code"]
+    inputs = {
+        "tool": __version__,
+        "harvest": HARVEST_SOURCE,
+        "code": code,
+        "profile": profile,
+        "parameters": parameters,
+        "metrics": sorted(metric_names),
+        "packages": {name: _installed(name) for name in sorted(built.requirements)},
+        "datasets": dataset_digests("\n".join(code)),
+    }
+    text = json.dumps(inputs, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

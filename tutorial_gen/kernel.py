@@ -1,0 +1,96 @@
+"""The Jupyter kernel a notebook runs in: registered for this interpreter, its output captured,
+its threads limited so that parallel runs do not oversubscribe the cores."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+KERNEL_NAME = "tutorial-gen"
+
+# Leave the kernel's file descriptors alone: C-level output (TensorFlow's logs, a crash report)
+# goes to the captured log file, where it survives the kernel dying, not into cell outputs.
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
+
+# Variables that bound the threads of TensorFlow, oneDNN / OpenMP and BLAS inside one kernel.
+THREAD_VARIABLES = (
+    "TF_NUM_INTRAOP_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """Make sure kernelspec `name` runs this interpreter; install it into sys.prefix if not."""
+    from ipykernel.kernelspec import install
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+        if spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return name
+    except NoSuchKernel:
+        pass
+    install(kernel_name=name, display_name=f"Python 3 ({name})", prefix=sys.prefix)
+    return name
+
+
+def thread_limits(threads: int | None) -> dict[str, str]:
+    """Environment variables that keep one kernel within `threads` threads (none if unlimited)."""
+    if not threads:
+        return {}
+    limits = {name: str(threads) for name in THREAD_VARIABLES}
+    limits["TF_NUM_INTEROP_THREADS"] = "1" if threads == 1 else "2"
+    return limits
+
+
+class _CapturingKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel writes stdout and stderr to a file and gets extra env."""
+
+    capture_path: str | None = None
+    extra_env: dict[str, str] = {}
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        # faulthandler makes a crashing kernel print where it crashed into the captured output
+        kw["env"] = {**(kw.get("env") or os.environ), "PYTHONFAULTHANDLER": "1", **self.extra_env}
+        if self.capture_path:
+            handle = open(self.capture_path, "ab")  # noqa: SIM115 (the kernel process owns it)
+            kw.setdefault("stdout", handle)
+            kw.setdefault("stderr", handle)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+def kernel_manager_class(capture: Path, env: dict[str, str]) -> type[AsyncKernelManager]:
+    """A kernel manager class for one run: its kernel's output goes to `capture`, `env` is added."""
+    return type(
+        "RunKernelManager",
+        (_CapturingKernelManager,),
+        {"capture_path": str(capture), "extra_env": dict(env)},
+    )
+
+
+def tail(path: Path, lines: int = 12) -> str:
+    """What a kernel last wrote: its crash report when it crashed, else its last lines."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [
+        line
+        for line in text.splitlines()
+        if line.strip() and "Kernel is running over TCP without encryption" not in line
+    ]
+    crash = [i for i, line in enumerate(kept) if line.startswith("Fatal Python error")]
+    if crash:  # faulthandler's report: the error, then the crashing thread's innermost frames
+        start = crash[-1]
+        current = next(
+            (i for i in range(start, len(kept)) if kept[i].startswith("Current thread")), None
+        )
+        frames = kept[current : current + lines] if current is not None else []
+        return "\n".join([kept[start], *frames])
+    return "\n".join(kept[-lines:])
