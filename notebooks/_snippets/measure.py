@@ -1,0 +1,215 @@
+"""Measuring helpers shared by the tutorials: file size, zipped size, LiteRT accuracy,
+latency and runtime memory, weight sparsity, and a small comparison table.
+
+Each function implements one definition from the table in docs/authoring.md, so every
+tutorial reports its numbers the same way.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+ModelSource = bytes | str | os.PathLike
+
+
+def file_size(path: str | os.PathLike) -> int:
+    """Return the size of the file at ``path`` on disk, in bytes."""
+    return os.path.getsize(path)
+
+
+def zipped_size(path: str | os.PathLike) -> int:
+    """Return the size in bytes of a deflate zip archive holding only the file at ``path``.
+
+    The archive is written to a temporary file that is removed before returning.
+    """
+    handle, archive = tempfile.mkstemp(suffix=".zip")
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.write(path, arcname=os.path.basename(path))
+        return os.path.getsize(archive)
+    finally:
+        os.remove(archive)
+
+
+def _model_bytes(model: ModelSource) -> bytes:
+    """Return the flatbuffer of a TFLite model given as bytes or as a path to a .tflite file."""
+    if isinstance(model, (bytes, bytearray)):
+        return bytes(model)
+    with open(model, "rb") as f:
+        return f.read()
+
+
+def _to_input_dtype(images: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """Convert float images to the interpreter input's dtype, quantizing int8/uint8 inputs."""
+    dtype = detail["dtype"]
+    if dtype in (np.int8, np.uint8):
+        scale, zero_point = detail["quantization"]
+        info = np.iinfo(dtype)
+        q = np.round(images / scale + zero_point)
+        return np.clip(q, info.min, info.max).astype(dtype)
+    return images.astype(dtype)
+
+
+def _from_output(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """Dequantize an int8/uint8 output tensor to float; pass float outputs through."""
+    if detail["dtype"] in (np.int8, np.uint8):
+        scale, zero_point = detail["quantization"]
+        return (values.astype(np.float32) - zero_point) * scale
+    return values
+
+
+def tflite_predict(model: ModelSource, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Return the top-1 class of every image in ``x`` from the LiteRT interpreter.
+
+    ``batch_size`` images go through each ``invoke()``; ``batch_size=1`` is the plain
+    image-at-a-time loop; both give the same predictions.
+    """
+    interpreter = Interpreter(model_content=_model_bytes(model), num_threads=1)
+    inp = interpreter.get_input_details()[0]
+    out = interpreter.get_output_details()[0]
+    x = np.asarray(x, dtype=np.float32)
+    predictions = np.empty(len(x), dtype=np.int64)
+    current = None
+    for start in range(0, len(x), batch_size):
+        batch = x[start : start + batch_size]
+        if current != len(batch):
+            interpreter.resize_tensor_input(inp["index"], [len(batch), *inp["shape"][1:]])
+            interpreter.allocate_tensors()
+            current = len(batch)
+        interpreter.set_tensor(inp["index"], _to_input_dtype(batch, inp))
+        interpreter.invoke()
+        logits = _from_output(interpreter.get_tensor(out["index"]), out)
+        predictions[start : start + len(batch)] = np.argmax(logits.reshape(len(batch), -1), axis=1)
+    return predictions
+
+
+def tflite_accuracy(
+    model: ModelSource, x: np.ndarray, y: np.ndarray, batch_size: int = 256
+) -> float:
+    """Return the top-1 accuracy (a fraction) of a TFLite model on every image of ``x``."""
+    predictions = tflite_predict(model, x, batch_size=batch_size)
+    return float(np.mean(predictions == np.asarray(y).reshape(-1)))
+
+
+def tflite_latency(
+    model: ModelSource,
+    sample: np.ndarray | None = None,
+    runs: int = 200,
+    warmup: int = 20,
+) -> dict[str, float]:
+    """Time ``invoke()`` of a TFLite model on one thread with a batch of one image.
+
+    ``sample`` is one input image without the batch axis (zeros if omitted). ``warmup``
+    untimed runs come first, then ``runs`` timed ones. Returns median_ms, p10_ms, p90_ms
+    and runs.
+    """
+    interpreter = Interpreter(model_content=_model_bytes(model), num_threads=1)
+    inp = interpreter.get_input_details()[0]
+    shape = [1, *inp["shape"][1:]]
+    interpreter.resize_tensor_input(inp["index"], shape)
+    interpreter.allocate_tensors()
+    if sample is None:
+        image = np.zeros(shape, dtype=np.float32)
+    else:
+        image = np.asarray(sample, dtype=np.float32).reshape(shape)
+    interpreter.set_tensor(inp["index"], _to_input_dtype(image, inp))
+    for _ in range(warmup):
+        interpreter.invoke()
+    times_ms = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        times_ms.append((time.perf_counter() - start) * 1000.0)
+    p10, p90 = np.percentile(times_ms, [10, 90])
+    return {
+        "median_ms": float(statistics.median(times_ms)),
+        "p10_ms": float(p10),
+        "p90_ms": float(p90),
+        "runs": len(times_ms),
+    }
+
+
+_MEMORY_PROGRAM = """
+import resource, sys
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+before = peak()
+interpreter = Interpreter(model_path=sys.argv[1], num_threads=1)
+interpreter.allocate_tensors()
+inp = interpreter.get_input_details()[0]
+interpreter.set_tensor(inp["index"], np.zeros(inp["shape"], dtype=inp["dtype"]))
+interpreter.invoke()
+print("PEAK_DELTA", peak() - before)
+"""
+
+_LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+
+
+def tflite_runtime_memory(model: ModelSource) -> int:
+    """Return the peak resident memory, in bytes, added by running a TFLite model once.
+
+    A child Python process imports LiteRT, records ``ru_maxrss``, loads the model into a
+    fresh interpreter, allocates its tensors, runs one inference and records ``ru_maxrss``
+    again; the difference is returned. The model reaches the child through a temporary file.
+
+    The child is started by a small intermediate Python process: on Linux a process
+    inherits the peak RSS of the process it was spawned from, so a child spawned directly
+    by a kernel holding TensorFlow would start with a peak far above anything LiteRT uses,
+    and the difference would be zero.
+    """
+    handle, path = tempfile.mkstemp(suffix=".tflite")
+    with os.fdopen(handle, "wb") as f:
+        f.write(_model_bytes(model))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, sys.executable, "-c", _MEMORY_PROGRAM, path],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.remove(path)
+    delta = next(
+        int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("PEAK_DELTA")
+    )
+    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+    return delta if sys.platform == "darwin" else delta * 1024
+
+
+def sparsity(weights: Sequence[np.ndarray]) -> float:
+    """Return the fraction of entries that are exactly zero across a list of weight arrays."""
+    total = sum(int(np.size(w)) for w in weights)
+    zeros = sum(int(np.size(w) - np.count_nonzero(w)) for w in weights)
+    return zeros / total if total else 0.0
+
+
+def show_table(headers: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    """Show a comparison table: rendered markdown in a notebook, markdown text elsewhere."""
+    lines = ["| " + " | ".join(str(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    text = "\n".join(lines)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+
+        in_notebook = get_ipython() is not None
+    except ImportError:
+        in_notebook = False
+    if in_notebook:
+        display(Markdown(text))
+    else:
+        print(text)
