@@ -41,6 +41,7 @@ class BuiltNotebook:
     notebook: nbformat.NotebookNode
     source_lines: list[int | None] = field(default_factory=list)  # script line of each cell
     requirements: dict[str, str] = field(default_factory=dict)
+    tags: list[list[str]] = field(default_factory=list)  # per cell, for runs (not committed)
 
     @property
     def text(self) -> str:
@@ -57,8 +58,12 @@ class BuiltNotebook:
 
 
 def serialize(notebook: nbformat.NotebookNode) -> str:
-    """Canonical JSON: sorted keys, two-space indent, UTF-8 text, one trailing newline."""
-    return json.dumps(notebook, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """Canonical JSON as `nbfmt` writes it: sources as lists of lines, sorted keys, two-space
+    indent, UTF-8 text, one trailing newline."""
+    data = json.loads(json.dumps(notebook))
+    for cell in data["cells"]:
+        cell["source"] = cell["source"].splitlines(keepends=True)
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def parse_script(script: Path) -> tuple[nbformat.NotebookNode, list[int | None]]:
@@ -308,8 +313,10 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
         head.append(("markdown", intro.strip("\n"), [], title_line + 1 if title_line else None))
     body = head + expanded[1:]
 
+    # The TensorFlow docs' canonical form (what `nbfmt` writes): nbformat 4.0, Colab-style cell
+    # ids in metadata, no tags. Tags live on in `BuiltNotebook.tags` for the run copy.
     notebook = nbformat.v4.new_notebook()
-    notebook.nbformat, notebook.nbformat_minor = 4, 5
+    notebook.nbformat, notebook.nbformat_minor = 4, 0
     notebook.metadata = nbformat.NotebookNode(
         {
             "colab": {"name": ipynb.name, "toc_visible": True},
@@ -318,23 +325,22 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
     )
     taken: set[str] = set()
     source_lines: list[int | None] = []
+    cell_tags: list[list[str]] = []
     for kind, source, tags, line in body:
-        cell_id = _cell_id(source, taken)
-        if kind == "code":
-            cell = nbformat.v4.new_code_cell(source=source, id=cell_id)
-        else:
-            cell = nbformat.v4.new_markdown_cell(source=source, id=cell_id)
-        cell.metadata = nbformat.NotebookNode({"id": cell_id})
-        if tags:
-            cell.metadata["tags"] = tags
+        metadata = {"id": _cell_id(source, taken)}
         if source is LICENSE:
-            cell.metadata["cellView"] = "form"
+            metadata["cellView"] = "form"
+        if kind == "code":
+            cell = nbformat.NotebookNode(cell_type="code", execution_count=None, outputs=[],
+                                         metadata=metadata, source=source)
+        else:
+            cell = nbformat.NotebookNode(cell_type="markdown", metadata=metadata, source=source)
         notebook.cells.append(cell)
         source_lines.append(line)
+        cell_tags.append(tags)
     nbformat.validate(notebook)
-    return BuiltNotebook(
-        script=script, notebook=notebook, source_lines=source_lines, requirements=requirements
-    )
+    return BuiltNotebook(script=script, notebook=notebook, source_lines=source_lines,
+                         requirements=requirements, tags=cell_tags)
 
 
 @dataclass(frozen=True)

@@ -190,8 +190,10 @@ class NotebookRun:
 def _run_copy(built: BuiltNotebook, metric_names: list[str]) -> nbformat.NotebookNode:
     """The notebook as it runs: script lines recorded per cell, the harvest cell appended."""
     notebook = nbformat.from_dict(json.loads(built.text))
-    for cell, line in zip(notebook.cells, built.source_lines, strict=True):
+    for cell, line, tags in zip(notebook.cells, built.source_lines, built.tags, strict=True):
         cell.metadata["tutorial_gen"] = {"line": line}
+        if tags:
+            cell.metadata["tags"] = list(tags)
     harvest = nbformat.v4.new_code_cell(
         HARVEST_SOURCE % {"mime": METRICS_MIME, "names": sorted(metric_names)},
         id="tutorial-gen-harvest",
