@@ -26,7 +26,7 @@
 # %% [markdown]
 # ## Set up
 #
-# TFMOT 0.8 works with Keras 2 only, so we ask TensorFlow for its legacy Keras (the
+# TFMOT 0.8 works with Keras 2 only, so the next cell asks TensorFlow for its legacy Keras (the
 # `tf_keras` package) before TensorFlow is imported. Every file this tutorial writes goes into
 # a fresh temporary directory, `workdir`.
 
@@ -79,8 +79,8 @@ latency_runs = 1000
 # %% [markdown]
 # ## Load Fashion-MNIST
 #
-# Fashion-MNIST has 28x28 grayscale pictures of clothes in ten classes. We scale the pixels
-# to [0, 1] and keep the first `train_samples` training images. Seeding Python, NumPy and
+# Fashion-MNIST has 28x28 grayscale pictures of clothes in ten classes. The next cell scales the pixels
+# to [0, 1] and keeps the first `train_samples` training images. Seeding Python, NumPy and
 # TensorFlow with `seed` first makes the run repeatable.
 
 # %%
@@ -134,8 +134,8 @@ _ = baseline_model.fit(
 # wraps the very layer objects of `baseline_model`, so fine-tuning the pruned model also
 # rewrites the baseline's weights. A baseline saved after pruning is the pruned model.
 #
-# We keep two files: a Keras `.h5` without optimizer state and a float TensorFlow Lite model.
-# For each we record the size on disk and the size of a zip archive holding it.
+# You keep two files: a Keras `.h5` without optimizer state and a float TensorFlow Lite model.
+# For each, the next cell records the size on disk and the size of a zip archive holding it.
 
 # %%
 _, baseline_accuracy = baseline_model.evaluate(x_test, y_test, verbose=0)
@@ -171,11 +171,11 @@ show_table(
 # from `initial_sparsity` to `final_sparsity` over the fine-tuning steps, quickly at first and
 # then more gently. Biases are left alone.
 #
-# The schedule counts optimizer steps. We compute `end_step` from the number of training
+# The schedule counts optimizer steps. The next cell computes `end_step` from the number of training
 # images, the batch size and `pruning_epochs`. Masks change only every `frequency` steps, and
 # only when the step count is a multiple of it. The default of 100 steps is too coarse for a
 # small subset: one short epoch may never reach step 100, and then no mask is ever applied. So
-# we update the masks about twenty times over the run and place `end_step` on an update step,
+# the masks are updated about twenty times over the run, and `end_step` sits on an update step,
 # where the model reaches `final_sparsity`.
 
 # %%
@@ -246,7 +246,7 @@ show_table(
 # * Until you call `strip_pruning`, the model still carries the wrappers' masks and thresholds.
 #   Saved as they are, they make the file about twice as large as the baseline on disk.
 #
-# `strip_pruning` returns a plain Keras model with the pruned weights. Let us count its zeros,
+# `strip_pruning` returns a plain Keras model with the pruned weights. Count its zeros,
 # kernel by kernel.
 
 # %%
@@ -351,7 +351,7 @@ show_table(
 #
 # ## Check accuracy in TFLite
 #
-# Conversion should not change what the model predicts. We run every test image through the
+# Conversion should not change what the model predicts. The next cell runs every test image through the
 # LiteRT interpreter, for each `.tflite` file.
 
 # %%
@@ -375,7 +375,7 @@ show_table(
 #
 # ## Measure latency
 #
-# Does a model with mostly zero weights run faster? We time `invoke()` on one thread with a
+# Does a model with mostly zero weights run faster? The next cell times `invoke()` on one thread with a
 # single image, after a few warm-up runs, and report the median of `latency_runs` runs along
 # with the 10th and 90th percentiles.
 
