@@ -51,8 +51,9 @@ def test_snippet_is_inlined_and_markers_are_gone(project, tiny):
 
 def test_parameters_tag_is_kept_for_runs(project, tiny):
     built = build_notebook(tiny / "tiny.py", project)
-    tagged = [c for c, tags in zip(built.notebook.cells, built.tags, strict=True)
-              if "parameters" in tags]
+    tagged = [
+        c for c, tags in zip(built.notebook.cells, built.tags, strict=True) if "parameters" in tags
+    ]
     assert len(tagged) == 1 and tagged[0].source.startswith("start = 4")
 
 

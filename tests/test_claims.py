@@ -92,3 +92,8 @@ def test_unfinished_notebook_fails_its_claims():
 def test_division_by_zero_and_nan_fail():
     assert check(claim(), {"a": 1, "b": 0}, "full").status == "fail"
     assert check(claim(expr="a"), {"a": float("nan")}, "full").status == "fail"
+
+
+def test_declared_unverified_claim_still_shows_the_measured_value():
+    result = check(claim(unverified="needs a phone"), {"a": 6, "b": 3}, "full")
+    assert result.status == "unverified" and result.measured == 2.0

@@ -21,16 +21,26 @@ from tutorial_gen.build import _github
 from tutorial_gen.config import load_project
 
 NOTEBOOKS = sorted(p.relative_to(ROOT) for p in (ROOT / "notebooks").glob("*/*.ipynb"))
-NBLINT_EXCLUSIONS = ("tensorflow::copyright_check", "tensorflow::button_download",
-                     "tensorflow::button_website")
+NBLINT_EXCLUSIONS = (
+    "tensorflow::copyright_check",
+    "tensorflow::button_download",
+    "tensorflow::button_website",
+)
 
 
 def _nblint(paths, cwd=ROOT) -> subprocess.CompletedProcess:
     project = load_project(ROOT)
     owner, repo = _github(project)
-    command = [sys.executable, "-m", "tensorflow_docs.tools.nblint", "--styles=tensorflow,google",
-               f"--arg=repo:{owner}/{repo}", f"--arg=branch:{project.branch}",
-               *(f"--exclude_lint={lint}" for lint in NBLINT_EXCLUSIONS), *map(str, paths)]
+    command = [
+        sys.executable,
+        "-m",
+        "tensorflow_docs.tools.nblint",
+        "--styles=tensorflow,google",
+        f"--arg=repo:{owner}/{repo}",
+        f"--arg=branch:{project.branch}",
+        *(f"--exclude_lint={lint}" for lint in NBLINT_EXCLUSIONS),
+        *map(str, paths),
+    ]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True)
 
 
@@ -39,8 +49,12 @@ def test_there_are_notebooks_to_check():
 
 
 def test_nbfmt_accepts_every_notebook():
-    result = subprocess.run([sys.executable, "-m", "tensorflow_docs.tools.nbfmt", "--test",
-                             *map(str, NOTEBOOKS)], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tensorflow_docs.tools.nbfmt", "--test", *map(str, NOTEBOOKS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

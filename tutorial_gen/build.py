@@ -331,16 +331,22 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
         if source is LICENSE:
             metadata["cellView"] = "form"
         if kind == "code":
-            cell = nbformat.NotebookNode(cell_type="code", execution_count=None, outputs=[],
-                                         metadata=metadata, source=source)
+            cell = nbformat.NotebookNode(
+                cell_type="code", execution_count=None, outputs=[], metadata=metadata, source=source
+            )
         else:
             cell = nbformat.NotebookNode(cell_type="markdown", metadata=metadata, source=source)
         notebook.cells.append(cell)
         source_lines.append(line)
         cell_tags.append(tags)
     nbformat.validate(notebook)
-    return BuiltNotebook(script=script, notebook=notebook, source_lines=source_lines,
-                         requirements=requirements, tags=cell_tags)
+    return BuiltNotebook(
+        script=script,
+        notebook=notebook,
+        source_lines=source_lines,
+        requirements=requirements,
+        tags=cell_tags,
+    )
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,11 @@ def _installed(distribution: str) -> str | None:
 
 
 def inputs_digest(
-    built: BuiltNotebook, profile: str, parameters: dict[str, Any], metric_names: list[str]
+    built: BuiltNotebook,
+    profile: str,
+    parameters: dict[str, Any],
+    metric_names: list[str],
+    clean_env: bool = False,
 ) -> str:
     """One digest of everything a notebook run depends on."""
     from .execute import HARVEST_SOURCE
@@ -74,6 +78,7 @@ def inputs_digest(
         "metrics": sorted(metric_names),
         "packages": {name: _installed(name) for name in sorted(built.requirements)},
         "datasets": dataset_digests("\n".join(code)),
+        "clean_env": clean_env,
     }
     text = json.dumps(inputs, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -146,8 +146,12 @@ def check(claim: Claim, metrics: Mapping[str, Any] | None, profile: str) -> Clai
         return ClaimResult(
             **base, status="not-in-profile", reason=f"holds for {', '.join(claim.profiles)}"
         )
-    if claim.unverified:
-        return ClaimResult(**base, status="unverified", reason=claim.unverified)
+    if claim.unverified:  # never a pass; still show what was measured here, if anything
+        try:
+            measured = evaluate(claim.expr, metrics or {})
+        except (Unmeasured, ZeroDivisionError):
+            measured = None
+        return ClaimResult(**base, status="unverified", measured=measured, reason=claim.unverified)
     if metrics is None:
         return ClaimResult(**base, status="fail", reason="the notebook did not finish")
     try:

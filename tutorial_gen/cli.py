@@ -106,6 +106,7 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         cell_timeout=args.cell_timeout,
         budget=args.budget,
         log_output=args.log_output,
+        clean_env=args.clean_env,
     )
     selection = _techniques_and_stems(args.paths, project)
     build_dir = (args.build_dir or project.build_path).resolve()
@@ -135,6 +136,30 @@ def _cmd_render(args: argparse.Namespace, project: Project) -> int:
     for path in changed:
         print(f"{project.relpath(path)}: written")
     print(f"{len(techniques)} overview(s) checked, {len(changed)} file(s) written")
+    return 0
+
+
+def _cmd_check_technique(args: argparse.Namespace, project: Project) -> int:
+    from .check import check_technique
+
+    missing = 0
+    for technique, _ in _techniques_and_stems(args.paths, project):
+        print(project.relpath(technique.folder))
+        for component, present, reason in check_technique(technique, project):
+            print(f"  {'✓' if present else '✗'} {component}: {reason}")
+            missing += not present
+    return 1 if missing else 0
+
+
+def _cmd_new(args: argparse.Namespace, project: Project) -> int:
+    from .scaffold import scaffold
+
+    for path in scaffold(args.technique, project, args.name):
+        print(f"{project.relpath(path)}: written")
+    print(
+        f"next: fill the TODO(tutorial-gen) places (`tutorial-gen lint notebooks/{args.technique}`"
+        " lists them), then `tutorial-gen run` and `tutorial-gen render`"
+    )
     return 0
 
 
@@ -222,6 +247,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="time limit of each whole notebook",
     )
+    run.add_argument(
+        "--clean-env",
+        action="store_true",
+        help="run each kernel in a fresh environment holding only what the notebook's "
+        "setup cell installs (cached by its install line)",
+    )
     run.set_defaults(func=_cmd_run)
 
     merge = verbs.add_parser("merge", help="combine the results files of shards, check claims")
@@ -242,6 +273,17 @@ def parser() -> argparse.ArgumentParser:
         help="write nothing; fail if a committed overview is out of date",
     )
     render.set_defaults(func=_cmd_render)
+
+    check = verbs.add_parser(
+        "check-technique", help="check a technique against the contributors' checklist"
+    )
+    check.add_argument("paths", nargs="*", type=Path, help="technique folders (default: all)")
+    check.set_defaults(func=_cmd_check_technique)
+
+    new = verbs.add_parser("new", help="scaffold a new technique that already builds and runs")
+    new.add_argument("technique", help="folder name under notebooks/, e.g. weight_sharing")
+    new.add_argument("--name", default=None, help="display name (default: from the folder name)")
+    new.set_defaults(func=_cmd_new)
 
     datasets = verbs.add_parser("datasets", help="seed the Keras dataset cache for offline runs")
     datasets.add_argument(

@@ -25,6 +25,7 @@ from typing import Any
 import nbformat
 
 from .build import BuiltNotebook, build_notebook, parse_script
+from .cleanenv import clean_kernel, with_jupyter_path
 from .config import Notebook, Project, Technique, _line_of
 from .errors import ConfigError, ExecutionError, did_you_mean
 from .fileio import write_atomic
@@ -87,9 +88,24 @@ def _normalise_space(text: str) -> str:
 
 def parameter_names(notebook: Notebook) -> set[str]:
     """The names the notebook's `parameters` cell assigns."""
+    return set(parameter_defaults(notebook))
+
+
+def parameter_defaults(notebook: Notebook) -> dict[str, Any]:
+    """The `parameters` cell as {name: value}: the full profile (None for a non-literal value)."""
     parsed, _ = parse_script(notebook.script)
     cells = [c for c in parsed.cells if "parameters" in c.metadata.get("tags", [])]
-    return _assigned_names(cells[0].source) if cells else set()
+    defaults: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body if cells else []:
+        if isinstance(node, ast.Assign):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                value = None
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    defaults[target.id] = value
+    return defaults
 
 
 def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
@@ -171,6 +187,7 @@ class NotebookRun:
     error: ExecutionError | None = None
     cells: list[dict[str, Any]] = field(default_factory=list)
     inputs: str | None = None  # digest of everything the run depended on
+    parameters: dict[str, Any] = field(default_factory=dict)  # the values the run used
     cache: str = "miss"  # miss | hit
     finished: str | None = None
 
@@ -183,6 +200,7 @@ class NotebookRun:
             "error": str(self.error) if self.error else None,
             "cells": self.cells,
             "inputs": self.inputs,
+            "parameters": self.parameters,
             "finished": self.finished,
         }
 
@@ -292,11 +310,13 @@ def run_notebook(
     cell_timeout: int | None = None,
     budget: float | None = None,
     threads: int | None = None,
+    clean_env: bool = False,
 ) -> NotebookRun:
     """Execute one notebook in a fresh kernel and harvest its metrics.
 
     `overrides` replace parameters on top of the profile's; `cell_timeout` (seconds per cell) and
-    `budget` (seconds for the whole notebook) bound the run; `threads` limits the kernel's threads.
+    `budget` (seconds for the whole notebook) bound the run; `threads` limits the kernel's threads;
+    `clean_env` runs the kernel in an environment holding only what the setup cell installs.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -355,16 +375,24 @@ def run_notebook(
             status,
             time.monotonic() - started,
             error=error,
+            parameters={**parameter_defaults(notebook), **parameters},
             finished=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             **more,
         )
 
+    parameters = {**notebook.profiles.get(profile, {}), **(overrides or {})}
+    saved_jupyter_path = os.environ.get("JUPYTER_PATH")
+    if clean_env:
+        kernel, jupyter = clean_kernel(built, project, build_dir)
+        os.environ.update(with_jupyter_path(jupyter))
+    else:
+        kernel = ensure_kernel()
     try:
         papermill.execute_notebook(
             str(source),
             str(partial),
-            parameters={**notebook.profiles.get(profile, {}), **(overrides or {})},
-            kernel_name=ensure_kernel(),
+            parameters=parameters,
+            kernel_name=kernel,
             language="python",
             cwd=str(work_dir),
             progress_bar=False,
@@ -404,6 +432,11 @@ def run_notebook(
                 line=line,
             ),
         )
+    finally:
+        if saved_jupyter_path is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = saved_jupyter_path
     result = nbformat.read(partial, as_version=4)
     metrics = _harvested(result)
     cells = _cell_durations(result)

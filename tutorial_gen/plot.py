@@ -11,11 +11,17 @@ from collections.abc import Sequence
 from typing import Any
 
 
+def _is_baseline(row: dict[str, Any]) -> bool:
+    return row.get("hyperparameter") is None or str(row.get("config", "")).lower() == "baseline"
+
+
 def accuracy_vs_size_svg(rows: Sequence[dict[str, Any]], title: str) -> str | None:
     """An SVG scatter of accuracy against zipped size per model; None when there is nothing to plot."""
     points = [r for r in rows if r.get("accuracy") is not None and r.get("size")]
     if len(points) < 2:
         return None
+    # rows that are themselves the float baseline are drawn as baselines, not as results
+    applied = [r for r in points if not _is_baseline(r)]
     import matplotlib
     import matplotlib.ticker
 
@@ -29,12 +35,13 @@ def accuracy_vs_size_svg(rows: Sequence[dict[str, Any]], title: str) -> str | No
         models = list(dict.fromkeys(str(r.get("model")) for r in points))
         markers = "osD^v<>"
         for index, model in enumerate(models):
-            mine = [r for r in points if str(r.get("model")) == model]
+            everything = [r for r in points if str(r.get("model")) == model]
+            mine = [r for r in everything if r in applied]
             baselines = {
                 (r.get("baseline_size"), r.get("baseline_accuracy"))
-                for r in mine
+                for r in everything
                 if r.get("baseline_size") and r.get("baseline_accuracy") is not None
-            }
+            } | {(r["size"], r["accuracy"]) for r in everything if r not in applied}
             line = axes.scatter(
                 [r["size"] / 1000 for r in mine],
                 [100 * r["accuracy"] for r in mine],
@@ -52,6 +59,7 @@ def accuracy_vs_size_svg(rows: Sequence[dict[str, Any]], title: str) -> str | No
         axes.set_xscale("log")
         plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
         axes.xaxis.set_major_formatter(plain)
+        axes.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 5.0)))
         axes.xaxis.set_minor_formatter(plain)
         axes.set_xlabel("zipped .tflite size (KB, log scale)")
         axes.set_ylabel("top-1 accuracy (%)")

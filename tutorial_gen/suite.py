@@ -81,6 +81,7 @@ class RunOptions:
     cell_timeout: int | None = None
     budget: float | None = None
     log_output: bool = False
+    clean_env: bool = False
 
 
 # --------------------------------------------------------------------------- results files
@@ -220,6 +221,7 @@ def _cached(job: Job, digest: str, profile: str, build_dir: Path) -> NotebookRun
         "ok",
         float(entry.get("wall_seconds") or 0.0),
         metrics=entry.get("metrics"),
+        parameters=entry.get("parameters") or {},
         cells=entry.get("cells") or [],
         inputs=digest,
         cache="hit",
@@ -235,15 +237,19 @@ def _worker_init(events: Any) -> None:
     _EVENTS = events
 
 
-def _run_job(
+def _execute(
     job: Job,
     project: Project,
     options: RunOptions,
     build_dir: Path,
-    threads: int | None,
     digest: str,
+    overrides: dict[str, Any],
+    threads: int | None = None,
+    progress: ProgressHook | None = None,
 ) -> NotebookRun:
-    progress = _EVENTS.put if _EVENTS is not None else None
+    """Run one job (in this process or in a worker, where progress goes to the queue)."""
+    if progress is None and _EVENTS is not None:
+        progress = _EVENTS.put
     run = run_notebook(
         job.technique,
         job.notebook,
@@ -252,10 +258,11 @@ def _run_job(
         build_dir,
         progress=progress,
         log_output=options.log_output,
-        overrides=options.overrides,
+        overrides=overrides,
         cell_timeout=options.cell_timeout,
         budget=options.budget,
         threads=threads,
+        clean_env=options.clean_env,
     )
     run.inputs = digest
     return run
@@ -293,6 +300,7 @@ def run_suite(
             options.profile,
             parameters,
             list(job.notebook.metrics),
+            clean_env=options.clean_env,
         )
         hit = None if options.force else _cached(job, digest, options.profile, build_dir)
         if hit:
@@ -300,23 +308,12 @@ def run_suite(
             if progress:
                 progress(ProgressEvent(job.label, "cached", 0, 0, hit.wall_seconds))
         else:
-            pending.append((job, digest))
+            pending.append((job, digest, overrides))
     if options.jobs <= 1 or len(pending) <= 1:
-        for job, digest in pending:
-            run = run_notebook(
-                job.technique,
-                job.notebook,
-                project,
-                options.profile,
-                build_dir,
-                progress=progress,
-                log_output=options.log_output,
-                overrides=options.overrides,
-                cell_timeout=options.cell_timeout,
-                budget=options.budget,
+        for job, digest, overrides in pending:
+            runs[job.label] = _execute(
+                job, project, options, build_dir, digest, overrides, progress=progress
             )
-            run.inputs = digest
-            runs[job.label] = run
     else:
         runs.update(_run_parallel(pending, project, options, build_dir, progress))
     reports = []
@@ -351,7 +348,7 @@ def run_technique(
 
 
 def _run_parallel(
-    pending: list[tuple[Job, str]],
+    pending: list[tuple[Job, str, dict[str, Any]]],
     project: Project,
     options: RunOptions,
     build_dir: Path,
@@ -380,8 +377,10 @@ def _run_parallel(
             options.jobs, mp_context=context, initializer=_worker_init, initargs=(events,)
         ) as pool:
             futures = {
-                job.label: pool.submit(_run_job, job, project, options, build_dir, threads, digest)
-                for job, digest in pending
+                job.label: pool.submit(
+                    _execute, job, project, options, build_dir, digest, overrides, threads
+                )
+                for job, digest, overrides in pending
             }
             for label, future in futures.items():
                 runs[label] = future.result()
