@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from tutorial_gen.config import discover_techniques, load_project, load_technique
-from tutorial_gen.suite import run_technique
+from tutorial_gen.suite import RunOptions, run_suite, run_technique
 
 PROJECT = load_project(ROOT)
 TECHNIQUES = discover_techniques(PROJECT)
@@ -20,7 +20,11 @@ TECHNIQUES = discover_techniques(PROJECT)
 @pytest.mark.parametrize("folder", TECHNIQUES, ids=[f.name for f in TECHNIQUES])
 def test_smoke_profile_runs_and_its_claims_hold(folder, tmp_path):
     technique = load_technique(folder)
-    report = run_technique(technique, PROJECT, "smoke", build_dir=tmp_path)
+    [report] = run_suite(
+        [(technique, None)],
+        PROJECT,
+        RunOptions(profile="smoke", build_dir=tmp_path, jobs=2, force=True),
+    )
     for run in report.runs:
         assert run.status == "ok", str(run.error)
     failed = [
