@@ -26,6 +26,8 @@ from .fileio import read_text, write_if_changed
 SETUP_MARKER = "# tutorial-gen: setup"
 INCLUDE_MARKER = re.compile(r"^# tutorial-gen: include (?P<name>[A-Za-z0-9_]+)$")
 _CELL_MARKER = re.compile(r"^# %%")
+# IPython-only syntax: shell (`!cmd`) and magic (`%line`, `%%cell`) lines, alone or assigned from.
+IPYTHON_LINE = re.compile(r"^(?P<indent>\s*)(?:[\w.]+\s*=\s*)?(?P<kind>!|%%?)(?P<command>\S*)")
 
 # Import names whose distribution is not found by `packages_distributions()` or is ambiguous.
 _IMPORT_DISTRIBUTIONS = {"tensorflow": "tensorflow", "tf_keras": "tf-keras", "IPython": None}
@@ -99,6 +101,20 @@ def parse_script(script: Path) -> tuple[nbformat.NotebookNode, list[int | None]]
     return notebook, starts
 
 
+def ipython_to_python(source: str) -> str:
+    """The cell's Python, with IPython shell and magic lines turned into `pass` (same line numbers).
+
+    A `%%` cell magic makes the whole cell something other than Python: it becomes empty.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    return "\n".join(
+        f"{match.group('indent')}pass" if (match := IPYTHON_LINE.match(line)) else line
+        for line in lines
+    )
+
+
 def _check_syntax(
     script: Path, cells: list[nbformat.NotebookNode], starts: list[int | None]
 ) -> None:
@@ -106,7 +122,7 @@ def _check_syntax(
         if cell.cell_type != "code":
             continue
         try:
-            ast.parse(cell.source)
+            ast.parse(ipython_to_python(cell.source))
         except SyntaxError as error:
             line = (start or 1) + (error.lineno or 1) - 1 if start else None
             raise ScriptError(
@@ -119,7 +135,7 @@ def _check_syntax(
 
 def _imports(source: str) -> list[str]:
     names: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(ipython_to_python(source))):
         if isinstance(node, ast.Import):
             names.extend(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -310,7 +326,9 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
         ("markdown", buttons(project, ipynb), [], None),
     ]
     if intro.strip():
-        head.append(("markdown", intro.strip("\n"), [], title_line + 1 if title_line else None))
+        skipped = len(intro) - len(intro.lstrip("\n"))  # blank lines between title and intro
+        intro_line = title_line + 1 + skipped if title_line else None
+        head.append(("markdown", intro.strip("\n"), [], intro_line))
     body = head + expanded[1:]
 
     # The TensorFlow docs' canonical form (what `nbfmt` writes): nbformat 4.0, Colab-style cell

@@ -163,6 +163,25 @@ def _cmd_new(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
+def _rule_id(text: str) -> str:
+    from .lint import check_rule_ids
+
+    try:
+        check_rule_ids([text])
+    except TutorialGenError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
+def _cmd_lint(args: argparse.Namespace, project: Project) -> int:
+    from .lint import lint_paths
+
+    findings = lint_paths(args.paths, project, set(args.exclude))
+    for finding in findings:
+        print(finding)
+    return 1 if findings else 0
+
+
 def _cmd_datasets(args: argparse.Namespace, project: Project) -> int:
     from .datasets import seed_fashion_mnist
 
@@ -284,6 +303,20 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("technique", help="folder name under notebooks/, e.g. weight_sharing")
     new.add_argument("--name", default=None, help="display name (default: from the folder name)")
     new.set_defaults(func=_cmd_new)
+
+    lint = verbs.add_parser("lint", help="find what breaks tutorials for readers (see README)")
+    lint.add_argument(
+        "paths", nargs="*", type=Path, help="scripts, .ipynb notebooks or technique folders"
+    )
+    lint.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        type=_rule_id,
+        metavar="RULE",
+        help="skip the rule with this id; repeatable",
+    )
+    lint.set_defaults(func=_cmd_lint)
 
     datasets = verbs.add_parser("datasets", help="seed the Keras dataset cache for offline runs")
     datasets.add_argument(

@@ -24,7 +24,7 @@ from typing import Any
 
 import nbformat
 
-from .build import BuiltNotebook, build_notebook, parse_script
+from .build import BuiltNotebook, build_notebook, ipython_to_python, parse_script
 from .cleanenv import clean_kernel, with_jupyter_path
 from .config import Notebook, Project, Technique, _line_of
 from .errors import ConfigError, ExecutionError, did_you_mean
@@ -130,7 +130,7 @@ def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
                 line=_line_of(technique.path, name),
             )
     code = "\n".join(
-        c.source
+        ipython_to_python(c.source)
         for c in parsed.cells
         if c.cell_type == "code" and not c.source.strip().startswith("# tutorial-gen:")
     )

@@ -345,9 +345,9 @@ show_table(
 # Quantization makes the pruned file 3x smaller on disk before any zipping; pruned and
 # quantized, the zipped model is 9x smaller than the zipped baseline `.h5`.
 #
-# The TFMOT pruning guide reports 3x for the pruned models and 10x for pruned plus quantized,
-# measured on MNIST. Our Fashion-MNIST model matches the first figure and falls a little short
-# of the second.
+# The published figures of the TFMOT pruning tutorial are 3x for the pruned models and 10x for
+# pruned plus quantized, measured on MNIST. On Fashion-MNIST this model matches the first figure
+# and falls a little short of the second.
 #
 # ## Check accuracy in TFLite
 #
