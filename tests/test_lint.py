@@ -481,3 +481,17 @@ def test_cli_unreadable_input_is_one_line_exit_2(in_repo, capsys, name, content,
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_journey_counts_a_quantizing_conversion_as_the_technique():
+    import ast
+
+    from tutorial_gen.lint_rules import _quantizing_conversion
+
+    def call(text):
+        return ast.parse(text).body[0].value
+
+    assert _quantizing_conversion(call('to_tflite(model, "int8", x)'))
+    assert _quantizing_conversion(call('to_tflite(model, mode="dynamic")'))
+    assert not _quantizing_conversion(call("to_tflite(model)"))
+    assert not _quantizing_conversion(call('to_tflite(model, "float")'))

@@ -293,7 +293,7 @@ _NOT_PROSE = re.compile(
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)]|#+)\s)")
 _CITE = "cite it: say 'published', or link the source on tensorflow.org / github.com/tensorflow"
 _CITED = re.compile(
-    r"\bpublished\b|https?://(?:[\w-]+\.)*tensorflow\.org\b|github\.com/tensorflow/", re.I
+    r"\bpublish(?:ed|es)\b|https?://(?:[\w-]+\.)*tensorflow\.org\b|github\.com/tensorflow/", re.I
 )
 
 
@@ -385,6 +385,18 @@ _JOURNEY = {
 }
 
 
+def _quantizing_conversion(node: ast.AST) -> bool:
+    """A call of the convert snippet's `to_tflite` with a mode other than float."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "to_tflite"
+    ):
+        return False
+    modes = [k.value for k in node.keywords if k.arg == "mode"] + node.args[1:2]
+    return any(isinstance(m, ast.Constant) and m.value != "float" for m in modes)
+
+
 def _journey_steps(doc: Document) -> dict[str, list[Found]]:
     steps = {step: [c for c in doc.calls if test(c.name)] for step, test in _JOURNEY.items()}
     for cell in doc.code:  # post-training quantization: converter.optimizations = [...]
@@ -393,6 +405,8 @@ def _journey_steps(doc: Document) -> dict[str, list[Found]]:
                 isinstance(t, ast.Attribute) and t.attr == "optimizations" for t in node.targets
             ):
                 steps["technique"].append(Found(cell, node.lineno, "optimizations"))
+            if _quantizing_conversion(node):  # the convert snippet: to_tflite(model, "int8")
+                steps["technique"].append(Found(cell, node.lineno, "to_tflite"))
     steps["technique"].sort(key=lambda f: f.position)
     return steps
 
