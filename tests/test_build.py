@@ -151,3 +151,14 @@ def test_setup_cell_installs_only_what_differs(project, tiny, tmp_path, monkeypa
     namespace: dict = {}
     exec(setup_source({"numpy": "0.0.1", "pytest": __import__("pytest").__version__}), namespace)
     assert len(calls) == 1 and calls[0][-1] == "numpy==0.0.1"
+
+
+def test_generated_files_get_the_usual_permissions(project, tiny):
+    import os
+    import stat
+
+    build([tiny / "tiny.py"], project)
+    mode = stat.S_IMODE((tiny / "tiny.ipynb").stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
