@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -208,3 +209,16 @@ def test_timing_table_totals_what_ran(tmp_path):
 def test_an_override_nobody_accepts_is_an_error(project, tiny, tmp_path):
     with pytest.raises(Exception, match="no selected notebook has a parameter 'strat'.*'start'"):
         _suite(project, tiny, tmp_path, overrides={"strat": 1})
+
+
+def test_a_run_that_reuses_everything_keeps_the_environment_stamp(project, tiny, tmp_path):
+    first = _suite(project, tiny, tmp_path)[0].results_path
+    stamp = read_results(first)["environment"]
+    stamp["commit"] = "measured-elsewhere"  # as if measured at another commit
+    data = read_results(first)
+    data["environment"] = stamp
+    first.write_text(json.dumps(data), encoding="utf-8")
+    _suite(project, tiny, tmp_path)  # all cache hits
+    assert read_results(first)["environment"]["commit"] == "measured-elsewhere"
+    _suite(project, tiny, tmp_path, force=True)  # measured again: a new stamp
+    assert read_results(first)["environment"]["commit"] != "measured-elsewhere"

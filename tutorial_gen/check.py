@@ -128,7 +128,8 @@ def hyperparameters(evidence: Evidence) -> Outcome:
         if not entry.get("parameters"):
             return False, f"{stem}: no recorded parameters (run the full profile again)"
     if any(
-        r.get("hyperparameter") is None and r.get("config") != "baseline" for r in evidence.rows()
+        r.get("hyperparameter") is None and "baseline" not in str(r.get("config", "")).lower()
+        for r in evidence.rows()
     ):
         return False, "results rows without their critical hyperparameter"
     return True, "every notebook's parameters recorded with its results"

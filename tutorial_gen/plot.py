@@ -12,7 +12,7 @@ from typing import Any
 
 
 def _is_baseline(row: dict[str, Any]) -> bool:
-    return row.get("hyperparameter") is None or str(row.get("config", "")).lower() == "baseline"
+    return row.get("hyperparameter") is None or "baseline" in str(row.get("config", "")).lower()
 
 
 def accuracy_vs_size_svg(rows: Sequence[dict[str, Any]], title: str) -> str | None:

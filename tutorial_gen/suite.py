@@ -33,7 +33,7 @@ from .execute import (
     preflight,
     run_notebook,
 )
-from .fileio import dump_json, write_atomic
+from .fileio import dump_json, write_if_changed
 from .results import environment_stamp
 
 DEFAULT_SECONDS = 60.0  # expected duration of a notebook never run before
@@ -121,9 +121,15 @@ def record(
     path: Path,
     entries: dict[str, dict[str, Any]],
 ) -> list[claims_mod.ClaimResult]:
-    """Merge notebook entries into the results file at `path`, re-check every claim, write it."""
+    """Merge notebook entries into the results file at `path`, re-check every claim, write it.
+
+    The environment stamp says where the numbers were measured: it changes only when an entry
+    does (a run that reused every result keeps the stamp of the run that measured them).
+    """
     with locked(path):
-        notebooks = dict(read_results(path).get("notebooks", {}))
+        previous_data = read_results(path)
+        notebooks = dict(previous_data.get("notebooks", {}))
+        before = json.dumps(notebooks, sort_keys=True)
         for stem, entry in entries.items():
             previous = notebooks.get(stem)
             if previous and (previous.get("finished") or "") > (entry.get("finished") or ""):
@@ -139,11 +145,16 @@ def record(
             "schema": 1,
             "technique": technique.slug,
             "profile": profile,
-            "environment": environment_stamp(project),
+            "environment": (
+                previous_data["environment"]
+                if previous_data.get("environment")
+                and json.dumps(notebooks, sort_keys=True) == before
+                else environment_stamp(project)
+            ),
             "notebooks": notebooks,
             "claims": [c.to_json() for c in outcomes],
         }
-        write_atomic(path, dump_json(data))
+        write_if_changed(path, dump_json(data))
     return outcomes
 
 
