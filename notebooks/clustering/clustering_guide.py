@@ -411,8 +411,9 @@ plt.show()
 # With only 4 values per kernel, the starting point matters. Right after clustering, the
 # initializations are more than 10 points apart in accuracy, and fine-tuning closes most of the
 # gap, though not all of it. In your run `KMEANS_PLUS_PLUS`, the default, ends closest to the
-# baseline, and `LINEAR` ends furthest from it: its evenly spaced centroids waste most of the 4 on
-# the sparse tails of the weight distribution and leave too few where most weights are, near zero.
+# baseline; the order of the others changes from run to run. Evenly spaced centroids (`LINEAR`)
+# can spend most of the 4 values on the sparse tails of the weight distribution and leave few
+# where most weights are, near zero.
 #
 # The TFMOT clustering overview reports (a published finding, on its own models) that `LINEAR`
 # outperforms density-based and random initialization in most cases, and the end-to-end tutorial

@@ -258,7 +258,7 @@ show_table(["summary", "value"], [
 #
 # The accuracy cost depends on the model more than the size gain does. The tutorial CNN and the MLP
 # stay within 2 points of their baselines at every number of clusters. The separable CNN, a compact
-# model whose few pointwise weights each carry more of the work, loses more than 5 points with 8
+# model whose few pointwise weights each carry more of the work, loses more than 3 points with 8
 # clusters after one epoch of fine-tuning, and stays within 1 point with 32. For compact models,
 # start with more clusters, or fine-tune longer.
 #
