@@ -163,6 +163,8 @@ def _legacy_keras(doc: Document) -> Iterator[Hit]:
 
 
 _ABSOLUTE = re.compile(r"^(?:/[\w.~+-]+(?:/[\w.~+-]*)*|[A-Za-z]:\\.*)$")
+# Kernel interfaces every Linux runtime (Colab included) has: reading them is not machine-bound.
+_SYSTEM_FILES = ("/proc/", "/sys/", "/dev/null")
 
 
 def _strings(cell: Cell) -> Iterator[tuple[int, str]]:
@@ -183,7 +185,7 @@ def _strings(cell: Cell) -> Iterator[tuple[int, str]]:
 def _absolute_path(doc: Document) -> Iterator[Hit]:
     for cell in doc.code:
         for line, text in _strings(cell):
-            if _ABSOLUTE.match(text):
+            if _ABSOLUTE.match(text) and not text.startswith(_SYSTEM_FILES):
                 yield Hit(
                     cell, line, f"hard-coded path '{text}': it exists on the author's machine"
                 )
@@ -281,6 +283,10 @@ _ASSERTED_NUMBER = re.compile(
     r"(?<![\w.,])\d+(?:[.,]\d+)*\s?"
     r"(?:[xX×](?!\s?\d|\w)|%|(?:percentage\s)?points?\b|times\b|(?:[KMG]i?B|bytes|ms|µs)(?!\w))"
 )
+# A percentage that names a sparsity target configures the run rather than reports a result.
+_SETTING = re.compile(
+    r"(?:[\s,]+(?:and\s+)?\d+%)*\s+(?:final\s+|unstructured\s+|target\s+)?spars(?:ity|e)\b"
+)
 _CODE = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*|`[^`\n]*`", re.MULTILINE | re.DOTALL)
 _NOT_PROSE = re.compile(
     r"\]\([^)]*\)"  # link targets
@@ -321,6 +327,8 @@ def _unbacked_number(doc: Document) -> Iterator[Hit]:
         backed = [m.span() for phrase in phrases for m in phrase.finditer(text)]
         for match in _ASSERTED_NUMBER.finditer(prose):
             if any(a <= match.start() and match.end() <= b for a, b in backed):
+                continue
+            if _SETTING.match(prose, match.end()):  # "to 80% sparsity": the run's setting
                 continue
             if _CITED.search(_sentence(text, match.start())):
                 continue
@@ -430,7 +438,11 @@ def _journey(doc: Document) -> Iterator[Hit]:
             "(prune_low_magnitude, quantize_model, ...) or sets converter.optimizations",
         )
         return
-    applied = steps["technique"][0]
+    # the technique step that counts is the first after a baseline was trained (a notebook may
+    # call a technique API earlier, e.g. to show which models it accepts)
+    first_fit = min((f.position for f in steps["baseline"]), default=None)
+    trained = [f for f in steps["technique"] if first_fit is not None and f.position > first_fit]
+    applied = trained[0] if trained else steps["technique"][0]
     after = {
         step: [f for f in found if f.position > applied.position] for step, found in steps.items()
     }
