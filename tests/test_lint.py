@@ -495,3 +495,22 @@ def test_journey_counts_a_quantizing_conversion_as_the_technique():
     assert _quantizing_conversion(call('to_tflite(model, mode="dynamic")'))
     assert not _quantizing_conversion(call("to_tflite(model)"))
     assert not _quantizing_conversion(call('to_tflite(model, "float")'))
+
+
+def test_a_sparsity_target_is_a_setting_but_a_result_is_not():
+    from tutorial_gen.lint_rules import _ASSERTED_NUMBER, _SETTING
+
+    def flagged(text):
+        return [
+            m.group() for m in _ASSERTED_NUMBER.finditer(text) if not _SETTING.match(text, m.end())
+        ]
+
+    assert flagged("prune to 50%, 75% and 90% final sparsity") == []
+    assert flagged("it keeps 80% of its accuracy") == ["80%"]
+
+
+def test_system_files_are_not_machine_bound_paths():
+    from tutorial_gen.lint_rules import _ABSOLUTE, _SYSTEM_FILES
+
+    assert _ABSOLUTE.match("/proc/cpuinfo") and "/proc/cpuinfo".startswith(_SYSTEM_FILES)
+    assert not "/tmp/model.h5".startswith(_SYSTEM_FILES)
