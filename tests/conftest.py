@@ -32,3 +32,28 @@ def project(repo: Path) -> Project:
 @pytest.fixture
 def tiny(repo: Path) -> Path:
     return repo / "notebooks" / "tiny"
+
+
+@pytest.fixture
+def make_technique(repo: Path):
+    """Make a technique folder in `repo`: make_technique(name, {stem: script body}, [metric])."""
+
+    def make(name: str, scripts: dict[str, str], metrics: list[str]) -> Path:
+        folder = repo / "notebooks" / name
+        folder.mkdir()
+        for stem, body in scripts.items():
+            (folder / f"{stem}.py").write_text(
+                f"# %% [markdown]\n# # {stem}\n\n{body}", encoding="utf-8"
+            )
+        declared = "".join(f'{metric} = "{metric}"\n' for metric in metrics)
+        (folder / "technique.toml").write_text(
+            f'[technique]\nname = "{name}"\ndescriptor = "{name}"\n\n'
+            + "".join(
+                f'[[notebooks]]\nscript = "{stem}.py"\n[notebooks.metrics]\n{declared}\n'
+                for stem in scripts
+            ),
+            encoding="utf-8",
+        )
+        return folder
+
+    return make

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from tutorial_gen import cache
 from tutorial_gen.cli import main
-from tutorial_gen.config import load_technique
+from tutorial_gen.config import load_project, load_technique
 from tutorial_gen.execute import ProgressEvent
 from tutorial_gen.report import ProgressView, timing_table
 from tutorial_gen.suite import Job, RunOptions, read_results, run_suite, shard
@@ -96,30 +97,12 @@ def test_parallel_runs_match_serial_in_order_and_results(project, tiny, tmp_path
     assert [c.status for c in parallel[0].claims] == [c.status for c in serial[0].claims]
 
 
-def test_parallel_kernels_get_thread_limits(repo, tmp_path):
-    folder = repo / "notebooks" / "probe"
-    folder.mkdir()
-    for stem in ("first", "second"):
-        (folder / f"{stem}.py").write_text(
-            "# %% [markdown]\n# # Threads\n\n# %%\nimport os\n\n"
-            'omp_threads = int(os.environ.get("OMP_NUM_THREADS", "0"))\n',
-            encoding="utf-8",
-        )
-    (folder / "technique.toml").write_text(
-        '[technique]\nname = "Probe"\ndescriptor = "probe"\n\n'
-        + "".join(
-            f'[[notebooks]]\nscript = "{s}.py"\n[notebooks.metrics]\nomp_threads = "t"\n\n'
-            for s in ("first", "second")
-        ),
-        encoding="utf-8",
-    )
-    from tutorial_gen.config import load_project
-
+def test_parallel_kernels_get_thread_limits(repo, tmp_path, make_technique):
+    script = '# %%\nimport os\n\nomp_threads = int(os.environ.get("OMP_NUM_THREADS", "0"))\n'
+    folder = make_technique("probe", {"first": script, "second": script}, ["omp_threads"])
     reports = run_suite(
         [(load_technique(folder), None)], load_project(repo), RunOptions(build_dir=tmp_path, jobs=2)
     )
-    import os
-
     expected = max(1, (os.cpu_count() or 1) // 2)
     assert [r.metrics["omp_threads"] for r in reports[0].runs] == [expected, expected]
 

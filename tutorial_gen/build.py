@@ -8,6 +8,8 @@ shared measuring snippets. The output is byte-for-byte deterministic and written
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -68,6 +70,12 @@ def serialize(notebook: nbformat.NotebookNode) -> str:
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+@functools.lru_cache(maxsize=32)
+def _read_percent(text: str) -> nbformat.NotebookNode:
+    """Jupytext's reading of a percent script (slow: it validates every cell), once per text."""
+    return jupytext.reads(text, fmt="py:percent")
+
+
 def parse_script(script: Path) -> tuple[nbformat.NotebookNode, list[int | None]]:
     """Read a percent script; return its notebook and the script line where each cell's text starts."""
     text = read_text(script, ScriptError)
@@ -84,7 +92,7 @@ def parse_script(script: Path) -> tuple[nbformat.NotebookNode, list[int | None]]
             "no `# %%` cell markers: not a Jupytext percent script", path=script, line=1
         )
     try:
-        notebook = jupytext.reads(text, fmt="py:percent")
+        notebook = copy.deepcopy(_read_percent(text))
     except Exception as error:  # jupytext raises many types; all mean "does not parse"
         raise ScriptError(f"Jupytext cannot read it: {error}", path=script) from error
     starts: list[int | None] = []
@@ -143,9 +151,15 @@ def _imports(source: str) -> list[str]:
     return names
 
 
+@functools.cache
+def _installed_modules() -> dict[str, list[str]]:
+    """{top-level module: distributions providing it}; read once, it is slow (every RECORD file)."""
+    return importlib.metadata.packages_distributions()
+
+
 def requirements_for(sources: list[str], project: Project, script: Path) -> dict[str, str]:
     """The pinned distributions a notebook's code imports: {distribution: version}."""
-    installed = importlib.metadata.packages_distributions()
+    installed = _installed_modules()
     required: dict[str, str] = {}
     for source in sources:
         for module in _imports(source):

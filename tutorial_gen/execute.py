@@ -29,7 +29,7 @@ from .cleanenv import clean_kernel, with_jupyter_path
 from .config import Notebook, Project, Technique, _line_of
 from .errors import ConfigError, ExecutionError, did_you_mean
 from .fileio import write_atomic
-from .kernel import KERNEL_ARGUMENTS, ensure_kernel, kernel_manager_class, tail, thread_limits
+from .kernel import KernelLaunch, ensure_kernel, tail, thread_limits
 
 METRICS_MIME = "application/vnd.tutorial-gen.metrics+json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -311,24 +311,112 @@ def run_notebook(
     budget: float | None = None,
     threads: int | None = None,
     clean_env: bool = False,
+    built: BuiltNotebook | None = None,
+    launch: KernelLaunch | None = None,
 ) -> NotebookRun:
     """Execute one notebook in a fresh kernel and harvest its metrics.
 
     `overrides` replace parameters on top of the profile's; `cell_timeout` (seconds per cell) and
     `budget` (seconds for the whole notebook) bound the run; `threads` limits the kernel's threads;
     `clean_env` runs the kernel in an environment holding only what the setup cell installs.
+    `built` is the notebook as `build_notebook` made it, from a caller that has already built it
+    and passed it through `preflight`; `launch` is its kernel from `launch_kernel`, already booting
+    (the run stops it).
     """
+    try:
+        if built is None:
+            preflight(technique, notebook, profile)
+            built = build_notebook(notebook.script, project)
+        if launch is None:
+            launch = _own_launch(
+                technique, notebook, profile, build_dir, built, project, threads, clean_env
+            )
+        return _execute_launched(
+            technique,
+            notebook,
+            project,
+            profile,
+            built,
+            launch,
+            progress=progress,
+            log_output=log_output,
+            overrides=overrides,
+            cell_timeout=cell_timeout,
+            budget=budget,
+        )
+    finally:
+        if launch is not None:  # whatever happened, no kernel outlives its run
+            launch.stop()
+
+
+def work_folder(technique: Technique, notebook: Notebook, profile: str, build_dir: Path) -> Path:
+    """A new folder for one run of `notebook`: its input, its partial output, its kernel's log."""
+    out_dir = build_dir / technique.slug / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{notebook.stem}.", dir=out_dir))
+
+
+def launch_kernel(
+    technique: Technique,
+    notebook: Notebook,
+    profile: str,
+    build_dir: Path,
+    threads: int | None = None,
+) -> KernelLaunch:
+    """Start the kernel for a run of `notebook` (in this environment) before the run needs it."""
+    folder = work_folder(technique, notebook, profile, build_dir)
+    return KernelLaunch(ensure_kernel(), folder, thread_limits(threads))
+
+
+def _own_launch(
+    technique: Technique,
+    notebook: Notebook,
+    profile: str,
+    build_dir: Path,
+    built: BuiltNotebook,
+    project: Project,
+    threads: int | None,
+    clean_env: bool,
+) -> KernelLaunch:
+    if not clean_env:
+        return launch_kernel(technique, notebook, profile, build_dir, threads)
+    kernel, jupyter = clean_kernel(built, project, build_dir)
+    saved = os.environ.get("JUPYTER_PATH")
+    os.environ.update(with_jupyter_path(jupyter))  # where the kernel's spec is found
+    try:
+        folder = work_folder(technique, notebook, profile, build_dir)
+        return KernelLaunch(kernel, folder, thread_limits(threads))
+    finally:
+        if saved is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = saved
+
+
+def _execute_launched(
+    technique: Technique,
+    notebook: Notebook,
+    project: Project,
+    profile: str,
+    built: BuiltNotebook,
+    launch: KernelLaunch,
+    *,
+    progress: ProgressHook | None,
+    log_output: bool,
+    overrides: dict[str, Any] | None,
+    cell_timeout: int | None,
+    budget: float | None,
+) -> NotebookRun:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    preflight(technique, notebook, profile)
-    built = build_notebook(notebook.script, project)
-    out_dir = build_dir / technique.slug / profile
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix=f"{notebook.stem}.", dir=out_dir))
+    from .engine import ENGINE_NAME
+
+    work_dir = launch.folder
+    out_dir = work_dir.parent
     source = work_dir / "input.ipynb"
     partial = work_dir / "executed.ipynb"
-    capture = work_dir / "kernel.log"
+    capture = launch.capture
     executed = out_dir / f"{notebook.stem}.ipynb"
     write_atomic(source, nbformat.writes(_run_copy(built, list(notebook.metrics))))
     label = f"{technique.slug}/{notebook.stem}"
@@ -381,18 +469,13 @@ def run_notebook(
         )
 
     parameters = {**notebook.profiles.get(profile, {}), **(overrides or {})}
-    saved_jupyter_path = os.environ.get("JUPYTER_PATH")
-    if clean_env:
-        kernel, jupyter = clean_kernel(built, project, build_dir)
-        os.environ.update(with_jupyter_path(jupyter))
-    else:
-        kernel = ensure_kernel()
     try:
         papermill.execute_notebook(
             str(source),
             str(partial),
             parameters=parameters,
-            kernel_name=kernel,
+            kernel_name=launch.manager.kernel_name,
+            engine_name=ENGINE_NAME,
             language="python",
             cwd=str(work_dir),
             progress_bar=False,
@@ -400,8 +483,9 @@ def run_notebook(
             on_cell_start=on_cell_start,
             on_cell_executed=on_cell_executed,
             timeout_func=timeout_for,
-            kernel_manager_class=kernel_manager_class(capture, thread_limits(threads)),
-            extra_arguments=KERNEL_ARGUMENTS,
+            # the kernel is ours: nbclient connects to it and leaves stopping it to `launch`,
+            # which kills it at once rather than waiting for its interpreter's clean-up
+            km=launch.manager,
         )
     except PapermillExecutionError as error:
         saved = nbformat.read(partial, as_version=4)
@@ -433,10 +517,7 @@ def run_notebook(
             ),
         )
     finally:
-        if saved_jupyter_path is None:
-            os.environ.pop("JUPYTER_PATH", None)
-        else:
-            os.environ["JUPYTER_PATH"] = saved_jupyter_path
+        launch.stop()  # before the folder goes: the kernel runs in it
     result = nbformat.read(partial, as_version=4)
     metrics = _harvested(result)
     cells = _cell_durations(result)

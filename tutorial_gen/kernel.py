@@ -4,11 +4,14 @@ its threads limited so that parallel runs do not oversubscribe the cores."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+
+from .errors import ExecutionError
 
 KERNEL_NAME = "tutorial-gen"
 
@@ -50,10 +53,16 @@ def thread_limits(threads: int | None) -> dict[str, str]:
 
 
 class _CapturingKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel writes stdout and stderr to a file and gets extra env."""
+    """A kernel manager whose kernel writes stdout and stderr to a file and gets extra env; it
+    remembers the last client it made, so that its owner can close that client's channels."""
 
     capture_path: str | None = None
     extra_env: dict[str, str] = {}
+    last_client: Any = None
+
+    def client(self, **kwargs: Any) -> Any:
+        self.last_client = super().client(**kwargs)
+        return self.last_client
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # faulthandler makes a crashing kernel print where it crashed into the captured output
@@ -94,3 +103,44 @@ def tail(path: Path, lines: int = 12) -> str:
         frames = kept[current : current + lines] if current is not None else []
         return "\n".join([kept[start], *frames])
     return "\n".join(kept[-lines:])
+
+
+class KernelLaunch:
+    """A kernel started before its notebook is ready to run, so that it boots meanwhile.
+
+    `folder` is the kernel's working directory; its output is captured in `folder/kernel.log`.
+    Whoever holds the launch stops it: `stop()` kills the kernel at once and closes its client.
+    """
+
+    def __init__(self, name: str, folder: Path, env: dict[str, str]) -> None:
+        from jupyter_core.utils import run_sync
+
+        self.folder = folder
+        self.capture = folder / "kernel.log"
+        self.manager = kernel_manager_class(self.capture, env)(kernel_name=name)
+        try:
+            run_sync(self.manager.start_kernel)(
+                # nbclient adds the history option when it starts a kernel itself
+                extra_arguments=[*KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:"],
+                cwd=str(folder),
+            )
+        except Exception as error:
+            raise ExecutionError(
+                f"could not start the Jupyter kernel '{name}': {type(error).__name__}: {error}",
+                hint="run `make setup`, which registers the kernel",
+            ) from error
+
+    def stop(self) -> None:
+        """Kill the kernel if it still runs and release its connection; safe to call twice."""
+        from jupyter_core.utils import run_sync
+
+        client, self.manager.last_client = self.manager.last_client, None
+        if client is not None:
+            client.stop_channels()
+        if self.manager.has_kernel:
+            run_sync(self.manager.shutdown_kernel)(now=True)
+
+    def discard(self) -> None:
+        """Stop a kernel no run took, and remove its folder."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

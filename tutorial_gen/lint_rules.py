@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
-import importlib.metadata
 import re
 import sys
 from collections.abc import Iterator
 
-from .build import _IMPORT_DISTRIBUTIONS, _PREINSTALLED, IPYTHON_LINE
+from .build import (
+    _IMPORT_DISTRIBUTIONS,
+    _PREINSTALLED,
+    IPYTHON_LINE,
+    _installed_modules,
+    _normalise,
+)
 from .lint import Cell, Document, Found, Hit, dotted, rule, run_time_nodes
 
 # Services that no longer exist; a link to one is dead for every reader. The one list of them.
@@ -39,22 +43,13 @@ _REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?\s*(?P<s
 _OPTIONS_WITH_VALUE = {"-r", "-c", "-e", "-i", "-f", "--requirement", "--constraint", "--index-url"}
 
 
-def _normalise(distribution: str) -> str:
-    return re.sub(r"[-_.]+", "-", distribution).lower()
-
-
-@functools.cache
-def _installed_distributions() -> dict[str, list[str]]:
-    return importlib.metadata.packages_distributions()
-
-
 def _distribution(module: str, pins: dict[str, str]) -> str | None:
     """The distribution a top-level import comes from; None for the stdlib and preinstalled ones."""
     if module in sys.stdlib_module_names or module == "__future__":
         return None
     if module in _DISTRIBUTIONS:
         return _DISTRIBUTIONS[module]
-    candidates = [_normalise(d) for d in _installed_distributions().get(module, [])]
+    candidates = [_normalise(d) for d in _installed_modules().get(module, [])]
     found = ([d for d in candidates if d in pins] or candidates or [_normalise(module)])[0]
     return None if found in _PREINSTALLED else found
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import claims as claims_mod
-from .build import build_notebook
+from .build import BuiltNotebook, build_notebook
 from .cache import inputs_digest
 from .config import Notebook, Project, Technique, load_technique
 from .errors import ConfigError, did_you_mean
@@ -29,11 +29,13 @@ from .execute import (
     NotebookRun,
     ProgressEvent,
     ProgressHook,
+    launch_kernel,
     parameter_names,
     preflight,
     run_notebook,
 )
 from .fileio import dump_json, write_if_changed
+from .kernel import KernelLaunch
 from .results import environment_stamp
 
 DEFAULT_SECONDS = 60.0  # expected duration of a notebook never run before
@@ -255,8 +257,10 @@ def _execute(
     build_dir: Path,
     digest: str,
     overrides: dict[str, Any],
+    built: BuiltNotebook,
     threads: int | None = None,
     progress: ProgressHook | None = None,
+    launch: KernelLaunch | None = None,
 ) -> NotebookRun:
     """Run one job (in this process or in a worker, where progress goes to the queue)."""
     if progress is None and _EVENTS is not None:
@@ -274,6 +278,8 @@ def _execute(
         budget=options.budget,
         threads=threads,
         clean_env=options.clean_env,
+        built=built,
+        launch=launch,
     )
     run.inputs = digest
     return run
@@ -293,7 +299,7 @@ def run_suite(
     if shard_spec:
         jobs = shard(jobs, *shard_spec)
     runs: dict[str, NotebookRun] = {}
-    pending: list[tuple[Job, str, dict[str, Any]]] = []
+    pending: list[tuple[Job, str, dict[str, Any], BuiltNotebook]] = []
     accepted = {job.label: parameter_names(job.notebook) for job in jobs}
     for name in options.overrides:
         if jobs and not any(name in names for names in accepted.values()):
@@ -302,12 +308,96 @@ def run_suite(
                 f"no selected notebook has a parameter '{name}'{did_you_mean(name, known)}",
                 hint="see the cell tagged 'parameters' of each script",
             )
+    with _LookAhead(options, build_dir) as ahead:
+        if jobs:  # boots while the cache is checked; wasted (and killed) if the job is a hit
+            ahead.launch(jobs[0])
+        _check_cache(jobs, project, options, build_dir, accepted, runs, pending, progress)
+        if options.jobs <= 1 or len(pending) <= 1:
+            for index, (job, digest, overrides, built) in enumerate(pending):
+                launch = ahead.take(job)
+                if index + 1 < len(pending):  # the next kernel boots while this job runs
+                    ahead.launch(pending[index + 1][0])
+                runs[job.label] = _execute(
+                    job,
+                    project,
+                    options,
+                    build_dir,
+                    digest,
+                    overrides,
+                    built,
+                    progress=progress,
+                    launch=launch,
+                )
+        else:
+            ahead.discard()
+            runs.update(_run_parallel(pending, project, options, build_dir, progress))
+    reports = []
+    for technique, _ in selection:
+        mine = [runs[j.label] for j in jobs if j.technique.slug == technique.slug]
+        if not mine:
+            continue
+        path = results_path(technique, options.profile, build_dir)
+        entries = {run.stem: run.to_json(project) for run in mine}
+        outcomes = record(technique, project, options.profile, path, entries)
+        reports.append(TechniqueReport(technique, options.profile, mine, outcomes, path))
+    return reports
+
+
+class _LookAhead:
+    """At most one kernel started ahead of its job, in a serial run in this environment, so that
+    it boots while the previous job runs (or while the cache is checked). Leaving the block kills
+    a kernel that no job took."""
+
+    def __init__(self, options: RunOptions, build_dir: Path) -> None:
+        self.enabled = options.jobs <= 1 and not options.clean_env
+        self.profile = options.profile
+        self.build_dir = build_dir
+        self.waiting: tuple[str, KernelLaunch] | None = None
+
+    def launch(self, job: Job) -> None:
+        if self.enabled:
+            self.discard()
+            launch = launch_kernel(job.technique, job.notebook, self.profile, self.build_dir)
+            self.waiting = (job.label, launch)
+
+    def take(self, job: Job) -> KernelLaunch | None:
+        """The kernel launched for `job`, if any (the job's run then owns it)."""
+        if self.waiting and self.waiting[0] == job.label:
+            launch, self.waiting = self.waiting[1], None
+            return launch
+        self.discard()
+        return None
+
+    def discard(self) -> None:
+        if self.waiting:
+            self.waiting[1].discard()
+            self.waiting = None
+
+    def __enter__(self) -> _LookAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def _check_cache(
+    jobs: list[Job],
+    project: Project,
+    options: RunOptions,
+    build_dir: Path,
+    accepted: dict[str, set[str]],
+    runs: dict[str, NotebookRun],
+    pending: list[tuple[Job, str, dict[str, Any], BuiltNotebook]],
+    progress: ProgressHook | None,
+) -> None:
+    """Preflight and build every job; a cache hit goes to `runs`, a miss to `pending`."""
     for job in jobs:
         preflight(job.technique, job.notebook, options.profile)
         overrides = {k: v for k, v in options.overrides.items() if k in accepted[job.label]}
         parameters = {**job.notebook.profiles.get(options.profile, {}), **overrides}
+        built = build_notebook(job.notebook.script, project)
         digest = inputs_digest(
-            build_notebook(job.notebook.script, project),
+            built,
             options.profile,
             parameters,
             list(job.notebook.metrics),
@@ -319,24 +409,7 @@ def run_suite(
             if progress:
                 progress(ProgressEvent(job.label, "cached", 0, 0, hit.wall_seconds))
         else:
-            pending.append((job, digest, overrides))
-    if options.jobs <= 1 or len(pending) <= 1:
-        for job, digest, overrides in pending:
-            runs[job.label] = _execute(
-                job, project, options, build_dir, digest, overrides, progress=progress
-            )
-    else:
-        runs.update(_run_parallel(pending, project, options, build_dir, progress))
-    reports = []
-    for technique, _ in selection:
-        mine = [runs[j.label] for j in jobs if j.technique.slug == technique.slug]
-        if not mine:
-            continue
-        path = results_path(technique, options.profile, build_dir)
-        entries = {run.stem: run.to_json(project) for run in mine}
-        outcomes = record(technique, project, options.profile, path, entries)
-        reports.append(TechniqueReport(technique, options.profile, mine, outcomes, path))
-    return reports
+            pending.append((job, digest, overrides, built))
 
 
 def run_technique(
@@ -359,7 +432,7 @@ def run_technique(
 
 
 def _run_parallel(
-    pending: list[tuple[Job, str, dict[str, Any]]],
+    pending: list[tuple[Job, str, dict[str, Any], BuiltNotebook]],
     project: Project,
     options: RunOptions,
     build_dir: Path,
@@ -389,9 +462,9 @@ def _run_parallel(
         ) as pool:
             futures = {
                 job.label: pool.submit(
-                    _execute, job, project, options, build_dir, digest, overrides, threads
+                    _execute, job, project, options, build_dir, digest, overrides, built, threads
                 )
-                for job, digest, overrides in pending
+                for job, digest, overrides, built in pending
             }
             for label, future in futures.items():
                 runs[label] = future.result()
