@@ -117,6 +117,10 @@ DEFECTS = {
     "heading: two titles": ("heading", [md("# Another title")]),
     "placeholder: prose": ("placeholder", [md("TODO(tutorial-gen): say what you learn.")]),
     "placeholder: code": ("placeholder", [code("model = None  # TODO(tutorial-gen) pick one")]),
+    "parameters": (
+        "parameters",
+        [code("epochs = 2  # passes over the data; 1 = quick\nseed = 0  # fixed", "parameters")],
+    ),
 }
 CLEAN = {
     "setup-pins": (
@@ -206,6 +210,16 @@ CLEAN = {
         [md("## Results\n\n#### Details"), md("```\n#comment\n# x\n```\nUse `#tag`.")],
     ),
     "placeholder": ("placeholder", [md("Nothing to do (TODO later).")]),
+    "parameters": (
+        "parameters",
+        [
+            code(
+                "epochs = 2  # passes over the data (1: quick)\nsizes = [\n    1,\n    2,\n]",
+                "parameters",
+            ),
+            code("other = 1  # not the parameters cell; 1 = one"),
+        ],
+    ),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -335,6 +336,35 @@ def _unbacked_number(doc: Document) -> Iterator[Hit]:
                 f"'{number}': {checked}the sentence cites no source",
                 None if doc.technique else _CITE,
             )
+
+
+@rule(
+    "parameters",
+    "papermill cannot read a line of the cell tagged 'parameters'",
+    "keep one `name = value  # help` per line, with no '=' in the comment",
+)
+def _parameters(doc: Document) -> Iterator[Hit]:
+    # papermill reads this cell to list a notebook's parameters and to check the ones it is given;
+    # a line it cannot read logs a warning on every run and hides the parameter from --help-notebook
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    for cell in doc.code:
+        if "parameters" not in cell.tags or cell.tree is None:
+            continue
+        papermill_log = logging.getLogger("papermill.translators")  # we report it
+        papermill_log.disabled, was_disabled = True, papermill_log.disabled
+        try:
+            read = {
+                p.name for p in PythonTranslator.inspect(nbformat.v4.new_code_cell(cell.source))
+            }
+        finally:
+            papermill_log.disabled = was_disabled
+        for node in cell.tree.body:
+            names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+            if any(name not in read for name in names):
+                text = cell.lines[node.lineno - 1].strip()
+                yield Hit(cell, node.lineno, f"papermill cannot read `{text}`")
 
 
 _DEAD_LINK = re.compile(

@@ -37,7 +37,7 @@ print("TensorFlow", tf.__version__, "| tf_keras", keras.__version__, "| TFMOT", 
 
 # %% tags=["parameters"]
 seed = 42
-train_samples = 60000  # size of the training subset; 60000 = all of Fashion-MNIST
+train_samples = 60000  # size of the training subset (60000: all of Fashion-MNIST)
 batch_size = 128
 baseline_epochs = 8
 finetune_epochs = 1

@@ -47,7 +47,7 @@ print("TensorFlow", tf.__version__, "| tf_keras", keras.__version__)
 # %% tags=["parameters"]
 seed = 42
 epochs = 4
-train_samples = 60000  # size of the training subset; 60000 = all of Fashion-MNIST
+train_samples = 60000  # size of the training subset (60000: all of Fashion-MNIST)
 batch_size = 128
 representative_samples = 100  # calibration images for the full integer sections
 calibration_sizes = [1, 10, 100]  # representative dataset sizes compared in the last section

@@ -28,7 +28,7 @@ print("TensorFlow", tf.__version__, "| tf_keras", keras.__version__)
 # %% tags=["parameters"]
 seed = 42
 epochs = 4
-train_samples = 60000  # size of the training subset; 60000 = all of Fashion-MNIST
+train_samples = 60000  # size of the training subset (60000: all of Fashion-MNIST)
 batch_size = 128
 modes = ["dynamic", "float16", "int8"]  # post-training quantization modes of `to_tflite`
 representative_samples = 100  # training images that calibrate the int8 models

@@ -60,7 +60,7 @@ print(f"files go to {workdir}")
 seed = 42
 baseline_epochs = 4
 pruning_epochs = 2
-train_samples = 60000  # size of the training subset; 60000 = all of Fashion-MNIST
+train_samples = 60000  # size of the training subset (60000: all of Fashion-MNIST)
 batch_size = 128
 initial_sparsity = 0.50
 final_sparsity = 0.80
