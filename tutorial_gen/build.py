@@ -18,7 +18,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jupytext
 import nbformat
 
 from .config import Project
@@ -73,6 +72,8 @@ def serialize(notebook: nbformat.NotebookNode) -> str:
 @functools.lru_cache(maxsize=32)
 def _read_percent(text: str) -> nbformat.NotebookNode:
     """Jupytext's reading of a percent script (slow: it validates every cell), once per text."""
+    import jupytext  # a fifth of a second to import: a run's kernel boots meanwhile
+
     return jupytext.reads(text, fmt="py:percent")
 
 
