@@ -142,14 +142,16 @@ def _check_syntax(
             ) from error
 
 
-def _imports(source: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def _imports(source: str) -> tuple[str, ...]:
+    """Top-level modules a cell imports (cached: inlined snippets recur in every notebook)."""
     names: list[str] = []
     for node in ast.walk(ast.parse(ipython_to_python(source))):
         if isinstance(node, ast.Import):
             names.extend(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.append(node.module.split(".")[0])
-    return names
+    return tuple(names)
 
 
 @functools.cache
