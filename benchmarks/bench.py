@@ -77,7 +77,7 @@ def overhead(script: Path, repeats: int) -> tuple[float, float, float]:
 
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__)
-    arguments.add_argument("--repeats", type=int, default=5)
+    arguments.add_argument("--repeats", type=int, default=7)
     arguments.add_argument(
         "--suite",
         nargs="*",
