@@ -12,6 +12,7 @@ import papermill.engines
 
 from tutorial_gen import engine, suite
 from tutorial_gen.config import load_project, load_technique
+from tutorial_gen.errors import ExecutionError
 from tutorial_gen.kernel import KernelLaunch
 from tutorial_gen.suite import RunOptions, run_suite
 
@@ -115,3 +116,18 @@ def test_a_running_notebook_is_saved_sparsely_and_whole_at_the_end(
     executed = nbformat.read(run.executed, as_version=4)
     printed = [o.get("text") for c in executed.cells for o in c.get("outputs", [])]
     assert "29\n" in printed  # the last cell's output made it to the saved notebook
+
+
+def test_a_look_ahead_kernel_that_cannot_start_fails_no_run_that_needs_none(
+    project, tiny, tmp_path, monkeypatch
+):
+    options = RunOptions(build_dir=tmp_path / "build")
+    run_suite([(load_technique(tiny), None)], project, options)
+
+    def broken(*args, **kwargs):
+        raise ExecutionError("could not start the Jupyter kernel 'tutorial-gen'")
+
+    monkeypatch.setattr(suite, "launch_kernel", broken)
+    reports = run_suite([(load_technique(tiny), None)], project, options)
+    assert {run.cache for run in reports[0].runs} == {"hit"}
+    assert reports[0].ok

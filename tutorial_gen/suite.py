@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import claims as claims_mod
 from .build import BuiltNotebook, build_notebook
 from .cache import inputs_digest
 from .config import Notebook, Project, Technique, load_technique
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, ExecutionError, did_you_mean
 from .execute import (
     NotebookRun,
     ProgressEvent,
@@ -298,8 +298,6 @@ def run_suite(
     jobs = plan(selection, options.profile, build_dir)
     if shard_spec:
         jobs = shard(jobs, *shard_spec)
-    runs: dict[str, NotebookRun] = {}
-    pending: list[tuple[Job, str, dict[str, Any], BuiltNotebook]] = []
     accepted = {job.label: parameter_names(job.notebook) for job in jobs}
     for name in options.overrides:
         if jobs and not any(name in names for names in accepted.values()):
@@ -311,12 +309,12 @@ def run_suite(
     with _LookAhead(options, build_dir) as ahead:
         if jobs:  # boots while the cache is checked; wasted (and killed) if the job is a hit
             ahead.launch(jobs[0])
-        _check_cache(jobs, project, options, build_dir, accepted, runs, pending, progress)
+        runs, pending = _check_cache(jobs, project, options, build_dir, accepted, progress)
         if options.jobs <= 1 or len(pending) <= 1:
             for index, (job, digest, overrides, built) in enumerate(pending):
                 launch = ahead.take(job)
                 if index + 1 < len(pending):  # the next kernel boots while this job runs
-                    ahead.launch(pending[index + 1][0])
+                    ahead.launch(pending[index + 1].job)
                 runs[job.label] = _execute(
                     job,
                     project,
@@ -343,6 +341,15 @@ def run_suite(
     return reports
 
 
+class _Pending(NamedTuple):
+    """A job the cache cannot answer: it runs."""
+
+    job: Job
+    digest: str
+    overrides: dict[str, Any]
+    built: BuiltNotebook
+
+
 class _LookAhead:
     """At most one kernel started ahead of its job, in a serial run in this environment, so that
     it boots while the previous job runs (or while the cache is checked). Leaving the block kills
@@ -357,7 +364,10 @@ class _LookAhead:
     def launch(self, job: Job) -> None:
         if self.enabled:
             self.discard()
-            launch = launch_kernel(job.technique, job.notebook, self.profile, self.build_dir)
+            try:
+                launch = launch_kernel(job.technique, job.notebook, self.profile, self.build_dir)
+            except ExecutionError:  # the job's own run tries again, and reports it if it is run
+                return
             self.waiting = (job.label, launch)
 
     def take(self, job: Job) -> KernelLaunch | None:
@@ -386,11 +396,11 @@ def _check_cache(
     options: RunOptions,
     build_dir: Path,
     accepted: dict[str, set[str]],
-    runs: dict[str, NotebookRun],
-    pending: list[tuple[Job, str, dict[str, Any], BuiltNotebook]],
     progress: ProgressHook | None,
-) -> None:
-    """Preflight and build every job; a cache hit goes to `runs`, a miss to `pending`."""
+) -> tuple[dict[str, NotebookRun], list[_Pending]]:
+    """Preflight and build every job: the cache hits ({label: reused run}), and the misses."""
+    runs: dict[str, NotebookRun] = {}
+    pending: list[_Pending] = []
     for job in jobs:
         preflight(job.technique, job.notebook, options.profile)
         overrides = {k: v for k, v in options.overrides.items() if k in accepted[job.label]}
@@ -409,7 +419,8 @@ def _check_cache(
             if progress:
                 progress(ProgressEvent(job.label, "cached", 0, 0, hit.wall_seconds))
         else:
-            pending.append((job, digest, overrides, built))
+            pending.append(_Pending(job, digest, overrides, built))
+    return runs, pending
 
 
 def run_technique(
@@ -432,7 +443,7 @@ def run_technique(
 
 
 def _run_parallel(
-    pending: list[tuple[Job, str, dict[str, Any], BuiltNotebook]],
+    pending: list[_Pending],
     project: Project,
     options: RunOptions,
     build_dir: Path,
