@@ -362,10 +362,12 @@ def launch_kernel(
     profile: str,
     build_dir: Path,
     threads: int | None = None,
+    kernel: str | None = None,
 ) -> KernelLaunch:
-    """Start the kernel for a run of `notebook` (in this environment) before the run needs it."""
+    """Start the kernel for a run of `notebook` before the run needs it: `kernel` (a kernelspec
+    name), by default this environment's."""
     folder = work_folder(technique, notebook, profile, build_dir)
-    return KernelLaunch(ensure_kernel(), folder, thread_limits(threads))
+    return KernelLaunch(kernel or ensure_kernel(), folder, thread_limits(threads))
 
 
 def _own_launch(
@@ -384,8 +386,7 @@ def _own_launch(
     saved = os.environ.get("JUPYTER_PATH")
     os.environ.update(with_jupyter_path(jupyter))  # where the kernel's spec is found
     try:
-        folder = work_folder(technique, notebook, profile, build_dir)
-        return KernelLaunch(kernel, folder, thread_limits(threads))
+        return launch_kernel(technique, notebook, profile, build_dir, threads, kernel)
     finally:
         if saved is None:
             os.environ.pop("JUPYTER_PATH", None)
