@@ -24,7 +24,7 @@ from papermill.parameterize import parameterize_notebook
 
 from tutorial_gen.build import build_notebook
 from tutorial_gen.config import load_project, load_technique
-from tutorial_gen.results import cpu_model
+from tutorial_gen.run.stamp import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = [sys.executable, "-m", "tutorial_gen"]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_gen.config import Project, load_project
+from tutorial_gen.config import load_project
+from tutorial_gen.model import Project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "repo"
 GOLDEN = Path(__file__).parent / "golden"

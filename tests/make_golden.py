@@ -6,7 +6,8 @@ from pathlib import Path
 
 from tutorial_gen.build import build_notebook
 from tutorial_gen.config import load_project, load_technique
-from tutorial_gen.render import render_files, render_overview
+from tutorial_gen.publish.render import render_files, render_overview
+from tutorial_gen.run.store import load_results
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "repo"
@@ -19,8 +20,8 @@ def main() -> None:
     GOLDEN.mkdir(exist_ok=True)
     built = build_notebook(technique.notebooks["tiny"].script, project)
     (GOLDEN / "tiny.ipynb").write_text(built.text, encoding="utf-8")
-    (GOLDEN / "tiny_overview.md").write_text(render_overview(technique, project), encoding="utf-8")
-    for path, text in render_files(technique, project).items():
+    (GOLDEN / "tiny_overview.md").write_text(render_overview(technique, project, load_results(technique)), encoding="utf-8")
+    for path, text in render_files(technique, project, load_results(technique)).items():
         if path.suffix == ".svg":
             (GOLDEN / f"tiny_{path.name}").write_text(text, encoding="utf-8")
     print(f"wrote {GOLDEN / 'tiny.ipynb'} and {GOLDEN / 'tiny_overview.md'}")

@@ -9,7 +9,8 @@ import nbformat
 import pytest
 
 from conftest import GOLDEN
-from tutorial_gen.build import build, build_notebook, requirements_for, setup_source
+from tutorial_gen.build import build, build_notebook
+from tutorial_gen.build.requirements import requirements_for, setup_source
 from tutorial_gen.errors import CheckFailed, ScriptError
 
 
@@ -162,3 +163,52 @@ def test_generated_files_get_the_usual_permissions(project, tiny):
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask
+
+
+def _two_snippets(project, tiny, first: str, second: str) -> None:
+    (project.snippets_dir / "base.py").write_text(
+        '"""A base helper."""\n\n\ndef base_value():\n    return 2\n', encoding="utf-8"
+    )
+    (project.snippets_dir / "uses.py").write_text(
+        '"""A helper on top of base."""\n\n\ndef doubled():\n    return 2 * base_value()\n',
+        encoding="utf-8",
+    )
+    script = tiny / "tiny.py"
+    text = script.read_text(encoding="utf-8")
+    script.write_text(
+        text.replace(
+            "# tutorial-gen: include helpers",
+            f"# tutorial-gen: include helpers\n\n# %%\n# tutorial-gen: include {first}\n\n"
+            f"# %%\n# tutorial-gen: include {second}",
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_snippets_are_collapsed_form_cells_titled_with_their_source(project, tiny):
+    built = build_notebook(tiny / "tiny.py", project)
+    [cell] = [c for c in built.notebook.cells if "helpers.py" in c.source]
+    first = cell.source.splitlines()[0]
+    assert first == "#@title Helpers shared by the fixture notebooks (from notebooks/_snippets/helpers.py)"
+    assert cell.metadata["cellView"] == "form"
+
+
+def test_a_snippet_included_before_the_one_it_needs_is_an_error(project, tiny):
+    _two_snippets(project, tiny, "uses", "base")
+    with pytest.raises(ScriptError, match="'uses' uses 'base_value' from snippet 'base', which is included after it") as caught:
+        build_notebook(tiny / "tiny.py", project)
+    assert caught.value.hint == "include base before uses"
+    lines = (tiny / "tiny.py").read_text(encoding="utf-8").splitlines()
+    assert lines[caught.value.line - 1] == "# tutorial-gen: include uses"
+
+
+def test_snippets_in_their_order_build(project, tiny):
+    _two_snippets(project, tiny, "base", "uses")
+    sources = [c.source for c in build_notebook(tiny / "tiny.py", project).notebook.cells]
+    assert any("def doubled" in s for s in sources)
+
+
+def test_a_needed_snippet_never_included_is_an_error(project, tiny):
+    _two_snippets(project, tiny, "uses", "helpers")
+    with pytest.raises(ScriptError, match="from snippet 'base', which is not included"):
+        build_notebook(tiny / "tiny.py", project)

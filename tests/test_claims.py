@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tutorial_gen.claims import Unmeasured, check, evaluate, metric_names
-from tutorial_gen.config import Claim
 from tutorial_gen.errors import ConfigError
+from tutorial_gen.model import Claim
+from tutorial_gen.verify.claims import check
+from tutorial_gen.verify.expressions import Unmeasured, evaluate, metric_names
 
 
 def claim(expr: str = "a / b", op: str = ">=", threshold: float = 3, **kw) -> Claim:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from tutorial_gen.config import load_technique
-from tutorial_gen.execute import run_notebook
+from tutorial_gen.model import RunRequest
+from tutorial_gen.run.execute import run_notebook
 
 
 def test_clean_environment_installs_what_the_setup_cell_pins(project, tiny, tmp_path):
     technique = load_technique(tiny)
     run = run_notebook(
-        technique, technique.notebooks["tiny"], project, "smoke", tmp_path, clean_env=True
+        technique,
+        technique.notebooks["tiny"],
+        project,
+        RunRequest(profile="smoke", build_dir=tmp_path, clean_env=True),
     )
     assert run.status == "ok", run.error
     [env] = (tmp_path / "envs").iterdir()
@@ -29,7 +33,9 @@ def test_an_import_the_setup_cell_misses_fails_only_in_a_clean_environment(proje
     )
     technique = load_technique(tiny)
     notebook = technique.notebooks["tiny"]
-    assert run_notebook(technique, notebook, project, "smoke", tmp_path / "own").status == "ok"
-    clean = run_notebook(technique, notebook, project, "smoke", tmp_path / "clean", clean_env=True)
+    assert run_notebook(technique, notebook, project, RunRequest(build_dir=tmp_path / "own")).status == "ok"
+    clean = run_notebook(
+        technique, notebook, project, RunRequest(build_dir=tmp_path / "clean", clean_env=True)
+    )
     assert clean.status == "error"
     assert "ModuleNotFoundError: No module named 'yaml'" in str(clean.error)

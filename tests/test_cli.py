@@ -86,3 +86,26 @@ def test_bad_parameter_syntax_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "-p", "no-equals"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("verb", ["build", "run", "lint", "render", "check-technique"])
+def test_a_folder_without_a_technique_is_the_same_error_for_every_verb(verb, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([verb, str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no technique" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("verb", ["build", "run", "lint", "render"])
+def test_a_missing_path_is_the_same_error_for_every_verb(verb, capsys):
+    assert main([verb, "notebooks/nope"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "soon"])
+def test_limits_must_be_positive(value, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["run", "--cell-timeout", value] if value != "nan" else ["run", "--budget", value])
+    assert caught.value.code == 2
+    assert "positive number of seconds" in capsys.readouterr().err

@@ -7,10 +7,11 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from tutorial_gen.check import check_technique
 from tutorial_gen.cli import main
 from tutorial_gen.config import load_project, load_technique
-from tutorial_gen.suite import run_technique
+from tutorial_gen.model import RunRequest
+from tutorial_gen.run.suite import run_technique
+from tutorial_gen.verbs import check_technique
 
 SHIPPED = sorted(p.parent for p in (ROOT / "notebooks").glob("*/technique.toml"))
 
@@ -62,9 +63,8 @@ def test_new_technique_builds_and_runs(empty_repo, monkeypatch, tmp_path, capsys
     assert main(["build"]) == 0
     folder = empty_repo / "notebooks" / "weight_sharing"
     assert (folder / "overview.md").is_file()
-    report = run_technique(
-        load_technique(folder), load_project(empty_repo), "smoke", build_dir=tmp_path / "build"
-    )
+    report = run_technique(load_technique(folder), load_project(empty_repo), RunRequest(profile="smoke", build_dir=tmp_path / "build"
+    ))
     assert all(run.status == "ok" for run in report.runs), [str(r.error) for r in report.runs]
     assert report.ok
     outcome = dict(

@@ -14,8 +14,9 @@ import nbformat
 import pytest
 
 from tutorial_gen.config import load_technique
-from tutorial_gen.execute import run_notebook
-from tutorial_gen.suite import read_results
+from tutorial_gen.model import RunRequest
+from tutorial_gen.run.execute import run_notebook
+from tutorial_gen.run.store import read_results
 
 
 def _line(tiny: Path, text: str) -> int:
@@ -29,10 +30,7 @@ def _run(project, tiny, tmp_path, fail_at, **limits):
         technique,
         technique.notebooks["tiny"],
         project,
-        "smoke",
-        tmp_path,
-        overrides={"fail_at": fail_at},
-        **limits,
+        RunRequest(build_dir=tmp_path, overrides={"fail_at": fail_at}, **limits),
     )
 
 
@@ -127,8 +125,8 @@ def test_two_runs_at_once_keep_both_results(repo, tiny, tmp_path):
     ]
     assert [r.wait(180) for r in runs] == [0, 0]
     data = read_results(tmp_path / "build" / "tiny" / "results" / "smoke.json")
-    assert set(data["notebooks"]) == {"tiny", "sweep"}
-    assert all(e["status"] == "ok" for e in data["notebooks"].values())
+    assert set(data.notebooks) == {"tiny", "sweep"}
+    assert all(e.status == "ok" for e in data.notebooks.values())
 
 
 def test_errors_survive_a_process_boundary():

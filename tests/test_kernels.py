@@ -10,11 +10,12 @@ from pathlib import Path
 import nbformat
 import papermill.engines
 
-from tutorial_gen import engine, suite
 from tutorial_gen.config import load_project, load_technique
 from tutorial_gen.errors import ExecutionError
-from tutorial_gen.kernel import KernelLaunch
-from tutorial_gen.suite import RunOptions, run_suite
+from tutorial_gen.model import RunRequest
+from tutorial_gen.run import engine, suite
+from tutorial_gen.run.kernel import KernelLaunch
+from tutorial_gen.run.suite import run_suite
 
 
 def _kernel_children() -> list[int]:
@@ -54,7 +55,7 @@ def test_serial_runs_boot_the_next_kernel_ahead_and_leave_none_behind(
 
     real_launch = suite.launch_kernel
     monkeypatch.setattr(suite, "launch_kernel", launch_kernel)
-    options = RunOptions(build_dir=tmp_path / "build")
+    options = RunRequest(build_dir=tmp_path / "build")
     reports = run_suite([(load_technique(tiny), None)], project, options, progress=progress)
     assert [run.stem for run in reports[0].runs] == ["tiny", "sweep"]
     assert all(run.status == "ok" for run in reports[0].runs)
@@ -85,7 +86,7 @@ def test_the_kernel_is_stopped_without_waiting_for_its_clean_up(
 
     monkeypatch.setattr(KernelLaunch, "stop", stop)
     reports = run_suite(
-        [(load_technique(folder), None)], load_project(repo), RunOptions(build_dir=tmp_path)
+        [(load_technique(folder), None)], load_project(repo), RunRequest(build_dir=tmp_path)
     )
     assert reports[0].runs[0].metrics["ready"] == 1
     # a polite shutdown would wait for the exit handler, up to jupyter_client's 5 s grace period
@@ -108,7 +109,7 @@ def test_a_running_notebook_is_saved_sparsely_and_whole_at_the_end(
     monkeypatch.setattr(papermill.engines, "write_ipynb", write_ipynb)
     monkeypatch.setattr(engine, "SAVE_EVERY", 3600.0)
     reports = run_suite(
-        [(load_technique(folder), None)], load_project(repo), RunOptions(build_dir=tmp_path)
+        [(load_technique(folder), None)], load_project(repo), RunRequest(build_dir=tmp_path)
     )
     run = reports[0].runs[0]
     assert run.status == "ok"
@@ -121,7 +122,7 @@ def test_a_running_notebook_is_saved_sparsely_and_whole_at_the_end(
 def test_a_look_ahead_kernel_that_cannot_start_fails_no_run_that_needs_none(
     project, tiny, tmp_path, monkeypatch
 ):
-    options = RunOptions(build_dir=tmp_path / "build")
+    options = RunRequest(build_dir=tmp_path / "build")
     run_suite([(load_technique(tiny), None)], project, options)
 
     def broken(*args, **kwargs):
@@ -131,3 +132,29 @@ def test_a_look_ahead_kernel_that_cannot_start_fails_no_run_that_needs_none(
     reports = run_suite([(load_technique(tiny), None)], project, options)
     assert {run.cache for run in reports[0].runs} == {"hit"}
     assert reports[0].ok
+
+
+def test_a_later_kernel_that_cannot_start_keeps_the_finished_results(
+    project, tiny, tmp_path, monkeypatch
+):
+    from tutorial_gen.run import execute
+    from tutorial_gen.run.store import read_results
+
+    real = execute.launch_kernel
+
+    def fails_for_sweep(technique, notebook, *args, **kwargs):
+        if notebook.stem == "sweep":
+            raise ExecutionError("could not start the Jupyter kernel 'tutorial-gen'")
+        return real(technique, notebook, *args, **kwargs)
+
+    monkeypatch.setattr(execute, "launch_kernel", fails_for_sweep)
+    monkeypatch.setattr(suite, "launch_kernel", fails_for_sweep)
+    request = RunRequest(build_dir=tmp_path / "build")
+    [report] = run_suite([(load_technique(tiny), None)], project, request)
+    runs = {run.stem: run for run in report.runs}
+    assert runs["tiny"].status == "ok"
+    assert runs["sweep"].status == "error" and "could not start" in str(runs["sweep"].error)
+    assert runs["sweep"].error.path == tiny / "sweep.py"
+    recorded = read_results(report.results_path)
+    assert recorded.notebooks["tiny"].ok and recorded.notebooks["tiny"].metrics["squared"] == 9
+    assert not recorded.notebooks["sweep"].ok

@@ -10,9 +10,10 @@ import pytest
 
 from conftest import ROOT
 from tutorial_gen.cli import main
-from tutorial_gen.config import Project, load_project, load_technique
+from tutorial_gen.config import load_project, load_technique
 from tutorial_gen.lint import RULES, Finding, lint_paths
-from tutorial_gen.suite import run_technique
+from tutorial_gen.model import Project, RunRequest
+from tutorial_gen.run.suite import run_technique
 
 
 def md(text: str) -> nbformat.NotebookNode:
@@ -419,7 +420,7 @@ def test_skip_execution_cells_are_not_linted_and_not_run(project, tiny, tmp_path
     script.write_text(script.read_text(encoding="utf-8") + SKIPPED_CELL, encoding="utf-8")
     assert lint_paths([script], project) == []
     report = run_technique(
-        load_technique(tiny), project, "smoke", build_dir=tmp_path / "b", stems=["tiny"]
+        load_technique(tiny), project, RunRequest(build_dir=tmp_path / "b"), stems=["tiny"]
     )
     [run] = report.runs
     assert run.status == "ok", run.error
@@ -500,7 +501,7 @@ def test_cli_unreadable_input_is_one_line_exit_2(in_repo, capsys, name, content,
 def test_journey_counts_a_quantizing_conversion_as_the_technique():
     import ast
 
-    from tutorial_gen.lint_rules import _quantizing_conversion
+    from tutorial_gen.lint.rules.training import _quantizing_conversion
 
     def call(text):
         return ast.parse(text).body[0].value
@@ -512,7 +513,7 @@ def test_journey_counts_a_quantizing_conversion_as_the_technique():
 
 
 def test_a_sparsity_target_is_a_setting_but_a_result_is_not():
-    from tutorial_gen.lint_rules import _ASSERTED_NUMBER, _SETTING
+    from tutorial_gen.lint.rules.prose import _ASSERTED_NUMBER, _SETTING
 
     def flagged(text):
         return [
@@ -524,7 +525,7 @@ def test_a_sparsity_target_is_a_setting_but_a_result_is_not():
 
 
 def test_system_files_are_not_machine_bound_paths():
-    from tutorial_gen.lint_rules import _ABSOLUTE, _SYSTEM_FILES
+    from tutorial_gen.lint.rules.files import _ABSOLUTE, _SYSTEM_FILES
 
     assert _ABSOLUTE.match("/proc/cpuinfo") and "/proc/cpuinfo".startswith(_SYSTEM_FILES)
     assert not "/tmp/model.h5".startswith(_SYSTEM_FILES)

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from tutorial_gen.build import _github
+from tutorial_gen.build.links import github
 from tutorial_gen.config import load_project
 
 NOTEBOOKS = sorted(p.relative_to(ROOT) for p in (ROOT / "notebooks").glob("*/*.ipynb"))
@@ -30,7 +30,7 @@ NBLINT_EXCLUSIONS = (
 
 def _nblint(paths, cwd=ROOT) -> subprocess.CompletedProcess:
     project = load_project(ROOT)
-    owner, repo = _github(project)
+    owner, repo = github(project)
     command = [
         sys.executable,
         "-m",

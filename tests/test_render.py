@@ -9,8 +9,12 @@ import pytest
 from conftest import GOLDEN
 from tutorial_gen.config import load_technique
 from tutorial_gen.errors import CheckFailed, ConfigError
-from tutorial_gen.plot import accuracy_vs_size_svg
-from tutorial_gen.render import down, pct, render, render_files, render_overview, size, times
+from tutorial_gen.model import ResultRow
+from tutorial_gen.publish.formats import down, pct, size, times
+from tutorial_gen.publish.plot import accuracy_vs_size_svg
+from tutorial_gen.publish.render import render_files, render_overview
+from tutorial_gen.run.store import load_results
+from tutorial_gen.verbs import render_overviews
 
 TEMPLATE_SECTIONS = [
     "## Overview",
@@ -23,14 +27,24 @@ TEMPLATE_SECTIONS = [
 ]
 
 
+def _files(project, tiny):
+    technique = load_technique(tiny)
+    return render_files(technique, project, load_results(technique))
+
+
+def _overview(project, tiny):
+    technique = load_technique(tiny)
+    return render_overview(technique, project, load_results(technique))
+
+
 def test_matches_golden_overview(project, tiny):
-    assert render_overview(load_technique(tiny), project) == (
+    assert _overview(project, tiny) == (
         GOLDEN / "tiny_overview.md"
     ).read_text(encoding="utf-8")
 
 
 def test_every_template_section_is_there(project, tiny):
-    text = render_overview(load_technique(tiny), project)
+    text = _overview(project, tiny)
     for section in TEMPLATE_SECTIONS:
         assert f"\n{section}\n" in text, section
     assert "unverified (not_measured: needs a phone)" in text
@@ -42,7 +56,7 @@ def test_numbers_come_from_the_results(project, tiny):
     data = json.loads(results.read_text(encoding="utf-8"))
     data["claims"][0]["measured"] = 7.25
     results.write_text(json.dumps(data), encoding="utf-8")
-    assert "Numbers grow 7.2x" in render_overview(load_technique(tiny), project)
+    assert "Numbers grow 7.2x" in _overview(project, tiny)
 
 
 def test_a_missing_required_section_is_an_error(project, tiny):
@@ -51,7 +65,7 @@ def test_a_missing_required_section_is_an_error(project, tiny):
         toml.read_text(encoding="utf-8").replace('tips = ["Start small."]\n', ""), encoding="utf-8"
     )
     with pytest.raises(ConfigError, match="needs 'tips'"):
-        render_overview(load_technique(tiny), project)
+        _overview(project, tiny)
 
 
 def test_a_surviving_placeholder_is_an_error(project, tiny):
@@ -63,7 +77,7 @@ def test_a_surviving_placeholder_is_an_error(project, tiny):
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match=r"placeholder '\{technique name\}'"):
-        render_overview(load_technique(tiny), project)
+        _overview(project, tiny)
 
 
 def test_quoting_an_unknown_claim_is_an_error(project, tiny):
@@ -73,25 +87,25 @@ def test_quoting_an_unknown_claim_is_an_error(project, tiny):
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match="claim 'nope'"):
-        render_overview(load_technique(tiny), project)
+        _overview(project, tiny)
 
 
 def test_missing_results_say_what_to_run(project, tiny):
     (tiny / "results" / "full.json").unlink()
     with pytest.raises(ConfigError, match="tutorial-gen run tiny --profile full"):
-        render_overview(load_technique(tiny), project)
+        _overview(project, tiny)
 
 
 def test_check_detects_drift(project, tiny):
     technique = load_technique(tiny)
-    assert render([technique], project) == [
+    assert render_overviews([technique], project) == [
         tiny / "overview.md",
         tiny / "overview_accuracy_vs_size_2.svg",
     ]
-    render([technique], project, check=True)
+    render_overviews([technique], project, check=True)
     (tiny / "overview.md").write_text("stale\n", encoding="utf-8")
     with pytest.raises(CheckFailed):
-        render([technique], project, check=True)
+        render_overviews([technique], project, check=True)
     assert (tiny / "overview.md").read_text(encoding="utf-8") == "stale\n"
 
 
@@ -104,7 +118,7 @@ def test_formatters():
 
 
 def test_sweep_rows_give_a_deployment_table_and_a_plot(project, tiny):
-    files = render_files(load_technique(tiny), project)
+    files = _files(project, tiny)
     text = files[tiny / "overview.md"]
     assert (
         "| cube | start 3 | 6.0 KB | 1.0 KB | 0.300 ms (0.270 ms to 0.330 ms) | 12.3 KB |" in text
@@ -112,8 +126,8 @@ def test_sweep_rows_give_a_deployment_table_and_a_plot(project, tiny):
     assert "![Sweep: accuracy against zipped size](overview_accuracy_vs_size_2.svg)" in text
     svg = files[tiny / "overview_accuracy_vs_size_2.svg"]
     assert svg == (GOLDEN / "tiny_overview_accuracy_vs_size_2.svg").read_text(encoding="utf-8")
-    assert render_files(load_technique(tiny), project) == files  # deterministic bytes
+    assert _files(project, tiny) == files  # deterministic bytes
 
 
 def test_plot_needs_two_points():
-    assert accuracy_vs_size_svg([{"accuracy": 0.9, "size": 10}], "one") is None
+    assert accuracy_vs_size_svg([ResultRow(accuracy=0.9, size=10)], "one") is None

@@ -10,17 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_gen import cache
 from tutorial_gen.cli import main
 from tutorial_gen.config import load_project, load_technique
-from tutorial_gen.execute import ProgressEvent
-from tutorial_gen.report import ProgressView, timing_table
-from tutorial_gen.suite import Job, RunOptions, read_results, run_suite, shard
+from tutorial_gen.errors import ConfigError
+from tutorial_gen.model import RunRequest
+from tutorial_gen.run import cache
+from tutorial_gen.run.plan import Job, shard
+from tutorial_gen.run.progress import ProgressEvent
+from tutorial_gen.run.report import ProgressView, timing_table
+from tutorial_gen.run.store import read_results
+from tutorial_gen.run.suite import run_suite
 
 
 def _suite(project, tiny, tmp_path, **options):
     return run_suite(
-        [(load_technique(tiny), None)], project, RunOptions(build_dir=tmp_path / "build", **options)
+        [(load_technique(tiny), None)], project, RunRequest(build_dir=tmp_path / "build", **options)
     )
 
 
@@ -51,7 +55,7 @@ def test_a_changed_input_is_a_miss(project, tiny, tmp_path, monkeypatch, change)
         script = tiny / "tiny.py"
         script.write_text(
             script.read_text(encoding="utf-8").replace(
-                "squared = int(np.square(start))", "squared = int(np.square(start))  # new code"
+                "squared = int(np.square(start))", "squared = int(np.square(start)) + 0"
             ),
             encoding="utf-8",
         )
@@ -59,7 +63,7 @@ def test_a_changed_input_is_a_miss(project, tiny, tmp_path, monkeypatch, change)
         overrides = {"start": 5}  # only tiny has a `start` parameter
     elif change == "snippet":
         snippet = project.snippets_dir / "helpers.py"
-        snippet.write_text(snippet.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        snippet.write_text(snippet.read_text(encoding="utf-8") + "\nEDITED = 1\n", encoding="utf-8")
     elif change == "package":
         monkeypatch.setattr(cache, "_installed", lambda name: "0.0.0")
     elif change == "dataset":
@@ -68,6 +72,20 @@ def test_a_changed_input_is_a_miss(project, tiny, tmp_path, monkeypatch, change)
     assert states["tiny"] == "miss"
     if change in ("code", "parameter", "dataset"):
         assert states["sweep"] == "hit", "only the notebook whose inputs changed reruns"
+
+
+def test_comments_and_formatting_are_not_a_change(project, tiny, tmp_path):
+    _suite(project, tiny, tmp_path)
+    script = tiny / "tiny.py"
+    script.write_text(
+        script.read_text(encoding="utf-8").replace(
+            "squared = int(np.square(start))", "squared = int( np.square(start) )  # reworded"
+        ),
+        encoding="utf-8",
+    )
+    snippet = project.snippets_dir / "helpers.py"
+    snippet.write_text(snippet.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert set(_cache_states(_suite(project, tiny, tmp_path)).values()) == {"hit"}
 
 
 def test_a_failed_run_is_never_reused(project, tiny, tmp_path):
@@ -101,7 +119,7 @@ def test_parallel_kernels_get_thread_limits(repo, tmp_path, make_technique):
     script = '# %%\nimport os\n\nomp_threads = int(os.environ.get("OMP_NUM_THREADS", "0"))\n'
     folder = make_technique("probe", {"first": script, "second": script}, ["omp_threads"])
     reports = run_suite(
-        [(load_technique(folder), None)], load_project(repo), RunOptions(build_dir=tmp_path, jobs=2)
+        [(load_technique(folder), None)], load_project(repo), RunRequest(build_dir=tmp_path, jobs=2)
     )
     expected = max(1, (os.cpu_count() or 1) // 2)
     assert [r.metrics["omp_threads"] for r in reports[0].runs] == [expected, expected]
@@ -136,14 +154,14 @@ def test_shards_then_merge(repo, tmp_path, monkeypatch, capsys):
         build = tmp_path / f"shard{k}"
         assert main(["run", "--shard", f"{k}/2", "--build-dir", str(build)]) == 0
         data = read_results(build / "tiny" / "results" / "smoke.json")
-        assert len(data["notebooks"]) == 1
+        assert len(data.notebooks) == 1
         outputs.append(build / "tiny" / "results" / "smoke.json")
-    statuses = {c["id"]: c["status"] for c in read_results(outputs[1])["claims"]}
+    statuses = {c.id: c.status for c in read_results(outputs[1]).claims}
     assert "not-run" in statuses.values() or "not-in-profile" in statuses.values()
     assert main(["merge", *map(str, outputs), "--output", str(tmp_path / "merged")]) == 0
     merged = read_results(tmp_path / "merged" / "tiny" / "results" / "smoke.json")
-    assert set(merged["notebooks"]) == {"tiny", "sweep"}
-    assert {c["id"]: c["status"] for c in merged["claims"]}["grows"] == "pass"
+    assert set(merged.notebooks) == {"tiny", "sweep"}
+    assert {c.id: c.status for c in merged.claims}["grows"] == "pass"
 
 
 def test_merge_rejects_a_file_that_is_not_results(repo, tmp_path, monkeypatch, capsys):
@@ -176,7 +194,7 @@ def test_live_progress_redraws_in_place():
 
 
 def test_timing_table_totals_what_ran(tmp_path):
-    from tutorial_gen.execute import NotebookRun
+    from tutorial_gen.run.execute import NotebookRun
 
     runs = [
         NotebookRun("t", "a", Path("a.py"), Path(), "ok", 12.0),
@@ -196,12 +214,35 @@ def test_an_override_nobody_accepts_is_an_error(project, tiny, tmp_path):
 
 def test_a_run_that_reuses_everything_keeps_the_environment_stamp(project, tiny, tmp_path):
     first = _suite(project, tiny, tmp_path)[0].results_path
-    stamp = read_results(first)["environment"]
-    stamp["commit"] = "measured-elsewhere"  # as if measured at another commit
-    data = read_results(first)
-    data["environment"] = stamp
+    data = json.loads(first.read_text(encoding="utf-8"))
+    data["environment"]["commit"] = "measured-elsewhere"  # as if measured at another commit
     first.write_text(json.dumps(data), encoding="utf-8")
     _suite(project, tiny, tmp_path)  # all cache hits
-    assert read_results(first)["environment"]["commit"] == "measured-elsewhere"
+    assert read_results(first).environment.commit == "measured-elsewhere"
     _suite(project, tiny, tmp_path, force=True)  # measured again: a new stamp
-    assert read_results(first)["environment"]["commit"] != "measured-elsewhere"
+    assert read_results(first).environment.commit != "measured-elsewhere"
+
+
+@pytest.mark.parametrize(
+    "text", ['{"schema": 1, "technique": "tiny"', "<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> x\n"]
+)
+def test_a_corrupt_results_file_is_an_error_never_replaced(repo, tmp_path, monkeypatch, capsys, text):
+    monkeypatch.chdir(repo)
+    build = tmp_path / "build"
+    assert main(["run", "notebooks/tiny", "--build-dir", str(build)]) == 0
+    results = build / "tiny" / "results" / "smoke.json"
+    results.write_text(text, encoding="utf-8")
+    assert main(["run", "notebooks/tiny/tiny.py", "--build-dir", str(build)]) == 2
+    error = capsys.readouterr().err
+    assert "smoke.json" in error and "--force" in error and "Traceback" not in error
+    assert results.read_text(encoding="utf-8") == text  # left for the author to resolve
+    assert main(["run", "notebooks/tiny", "--build-dir", str(build), "--force"]) == 0
+    assert set(read_results(results).notebooks) == {"tiny", "sweep"}
+
+
+def test_an_unknown_schema_says_what_to_do(project, tiny, tmp_path):
+    path = tmp_path / "full.json"
+    path.write_text('{"schema": 99, "technique": "tiny", "profile": "full"}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="schema 99.*reads schema 1") as caught:
+        read_results(path)
+    assert caught.value.hint and "version" in caught.value.hint

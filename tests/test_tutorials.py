@@ -10,7 +10,8 @@ import pytest
 
 from conftest import ROOT
 from tutorial_gen.config import discover_techniques, load_project, load_technique
-from tutorial_gen.suite import RunOptions, run_suite, run_technique
+from tutorial_gen.model import RunRequest
+from tutorial_gen.run.suite import run_suite, run_technique
 
 PROJECT = load_project(ROOT)
 TECHNIQUES = discover_techniques(PROJECT)
@@ -23,7 +24,7 @@ def test_smoke_profile_runs_and_its_claims_hold(folder, tmp_path):
     [report] = run_suite(
         [(technique, None)],
         PROJECT,
-        RunOptions(profile="smoke", build_dir=tmp_path, jobs=2, force=True),
+        RunRequest(profile="smoke", build_dir=tmp_path, jobs=2, force=True),
     )
     for run in report.runs:
         assert run.status == "ok", str(run.error)
@@ -41,10 +42,10 @@ def test_pruning_smoke_claims_fail_when_nothing_is_pruned(tmp_path):
     report = run_technique(
         technique,
         PROJECT,
-        "smoke",
+        RunRequest(
+            build_dir=tmp_path, overrides={"initial_sparsity": 0.0, "final_sparsity": 0.0}
+        ),
         stems=["pruning_with_keras"],
-        build_dir=tmp_path,
-        overrides={"initial_sparsity": 0.0, "final_sparsity": 0.0},
     )
     assert [run.status for run in report.runs] == ["ok"]
     failed = {c.id for c in report.claims if c.status == "fail"}

@@ -4,49 +4,17 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .config import Project, Technique, discover_techniques, load_project, load_technique
+from .config import load_project
 from .errors import TutorialGenError
-
-
-def _techniques_and_stems(
-    paths: list[Path], project: Project
-) -> list[tuple[Technique, list[str] | None]]:
-    """Resolve CLI paths (technique folders, scripts, notebooks) to techniques and notebook stems."""
-    if not paths:
-        return [(load_technique(folder), None) for folder in discover_techniques(project)]
-    selected: dict[Path, tuple[Technique, list[str] | None]] = {}
-    for path in paths:
-        path = path.resolve()
-        folder = path if path.is_dir() else path.parent
-        if not (folder / "technique.toml").is_file():
-            if path.is_dir():
-                for sub in sorted(p.parent for p in path.glob("*/technique.toml")):
-                    selected.setdefault(sub, (load_technique(sub), None))
-                continue
-            raise TutorialGenError(
-                "is not in a technique folder (no technique.toml beside it)",
-                path=path,
-                hint="pass notebooks/<technique> or a script in it",
-            )
-        technique, stems = selected.get(folder, (load_technique(folder), []))
-        if path.is_dir():
-            stems = None
-        elif stems is not None:
-            if path.stem not in technique.notebooks:
-                raise TutorialGenError(
-                    "is not declared in technique.toml",
-                    path=path,
-                    hint="add it under [[notebooks]]",
-                )
-            stems = sorted({*stems, path.stem})
-        selected[folder] = (technique, stems)
-    return list(selected.values())
+from .model import Profile, Project, RunRequest
+from .selection import SelectionError, select
 
 
 def _parameter(text: str) -> tuple[str, object]:
@@ -59,14 +27,43 @@ def _parameter(text: str) -> tuple[str, object]:
         return name, value  # a bare word is a string
 
 
-def _cmd_build(args: argparse.Namespace, project: Project) -> int:
-    from .build import build, find_scripts
+def _scripts_to_build(paths: list[Path], project: Project) -> list[Path]:
+    selection = select(paths, project)
+    scripts = selection.scripts()
+    for path in selection.loose:
+        script = path.with_suffix(".py")
+        if not script.is_file():
+            raise SelectionError(
+                "is a notebook without a script beside it: there is nothing to build it from",
+                path=path,
+                hint="pass a .py script, or `tutorial-gen lint` the notebook as it is",
+            )
+        scripts.append(script.resolve())
+    return sorted(dict.fromkeys(scripts))
 
-    outcomes = build(find_scripts(args.paths, project), project, check=args.check)
+
+def _cmd_build(args: argparse.Namespace, project: Project) -> int:
+    from .build import build
+
+    outcomes = build(_scripts_to_build(args.paths, project), project, check=args.check)
     for outcome in outcomes:
         state = "up to date" if not outcome.changed else ("written" if not args.check else "stale")
         print(f"{project.relpath(outcome.ipynb)}: {state}")
     return 0
+
+
+def _positive(kind: type) -> object:
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of seconds")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -77,7 +74,7 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _print_reports(reports: list, project: Project, expected: dict[str, float]) -> bool:
-    from .report import claims_table, timing_table
+    from .run.report import claims_table, timing_table
 
     failed = False
     for report in reports:
@@ -94,10 +91,11 @@ def _print_reports(reports: list, project: Project, expected: dict[str, float]) 
 
 
 def _cmd_run(args: argparse.Namespace, project: Project) -> int:
-    from .report import ProgressView
-    from .suite import RunOptions, plan, run_suite
+    from .run.plan import plan
+    from .run.report import ProgressView
+    from .run.suite import run_suite
 
-    options = RunOptions(
+    request = RunRequest(
         profile=args.profile,
         build_dir=args.build_dir,
         jobs=args.jobs,
@@ -107,32 +105,28 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         budget=args.budget,
         log_output=args.log_output,
         clean_env=args.clean_env,
+        shard=args.shard,
     )
-    selection = _techniques_and_stems(args.paths, project)
+    selection = select(args.paths, project).only_techniques("run")
     build_dir = (args.build_dir or project.build_path).resolve()
-    expected = {job.label: job.expected for job in plan(selection, args.profile, build_dir)}
-    reports = run_suite(
-        selection,
-        project,
-        options,
-        shard_spec=args.shard,
-        progress=ProgressView(sys.stderr, expected),
-    )
+    jobs = plan(selection, args.profile, build_dir, args.force)
+    expected = {job.label: job.expected for job in jobs}
+    reports = run_suite(selection, project, request, progress=ProgressView(sys.stderr, expected))
     return 1 if _print_reports(reports, project, expected) else 0
 
 
 def _cmd_merge(args: argparse.Namespace, project: Project) -> int:
-    from .suite import merge
+    from .run.merge import merge
 
     reports = merge(args.files, project, args.output.resolve() if args.output else None)
     return 1 if _print_reports(reports, project, {}) else 0
 
 
 def _cmd_render(args: argparse.Namespace, project: Project) -> int:
-    from .render import render
+    from .verbs import render_overviews
 
-    techniques = [t for t, _ in _techniques_and_stems(args.paths, project)]
-    changed = render(techniques, project, check=args.check)
+    techniques = [t for t, _ in select(args.paths, project).only_techniques("render")]
+    changed = render_overviews(techniques, project, check=args.check)
     for path in changed:
         print(f"{project.relpath(path)}: written")
     print(f"{len(techniques)} overview(s) checked, {len(changed)} file(s) written")
@@ -140,10 +134,10 @@ def _cmd_render(args: argparse.Namespace, project: Project) -> int:
 
 
 def _cmd_check_technique(args: argparse.Namespace, project: Project) -> int:
-    from .check import check_technique
+    from .verbs import check_technique
 
     missing = 0
-    for technique, _ in _techniques_and_stems(args.paths, project):
+    for technique, _ in select(args.paths, project).only_techniques("check-technique"):
         print(project.relpath(technique.folder))
         for component, present, reason in check_technique(technique, project):
             print(f"  {'✓' if present else '✗'} {component}: {reason}")
@@ -164,10 +158,10 @@ def _cmd_new(args: argparse.Namespace, project: Project) -> int:
 
 
 def _rule_id(text: str) -> str:
-    from .lint import check_rule_ids
+    from .lint import RULES
 
     try:
-        check_rule_ids([text])
+        RULES.check([text])
     except TutorialGenError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
     return text
@@ -220,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = verbs.add_parser("run", help="execute notebooks, harvest metrics, check claims")
     run.add_argument("paths", nargs="*", type=Path, help="scripts or technique folders")
-    run.add_argument("--profile", choices=("smoke", "full"), default="smoke")
+    run.add_argument("--profile", choices=[str(p) for p in Profile], default=str(Profile.SMOKE))
     run.add_argument(
         "--build-dir",
         type=Path,
@@ -254,14 +248,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun even unchanged notebooks")
     run.add_argument(
         "--cell-timeout",
-        type=int,
+        type=_positive(int),
         default=None,
         metavar="SECONDS",
         help="time limit of each cell (default: technique.toml, else 900)",
     )
     run.add_argument(
         "--budget",
-        type=float,
+        type=_positive(float),
         default=None,
         metavar="SECONDS",
         help="time limit of each whole notebook",

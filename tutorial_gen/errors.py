@@ -12,10 +12,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-class TutorialGenWarning(UserWarning):
-    """A warning raised by tutorial_gen itself (errors under strict pytest)."""
-
-
 class TutorialGenError(Exception):
     """Base class: a message, the file and line it concerns, a hint, an exit code."""
 
@@ -73,12 +69,6 @@ class DatasetError(TutorialGenError):
 
 class ExecutionError(TutorialGenError):
     """A notebook failed while it ran: a cell raised, a kernel died, a time budget ran out."""
-
-    exit_code = 1
-
-
-class ClaimsFailed(TutorialGenError):
-    """At least one claim of the prose is contradicted by the measured metrics."""
 
     exit_code = 1
 

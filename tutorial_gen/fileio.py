@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import TutorialGenError
+from .errors import CheckFailed, TutorialGenError
 
 
 def read_text(path: Path, error: type[TutorialGenError] = TutorialGenError) -> str:
@@ -59,3 +60,29 @@ def write_if_changed(path: Path, text: str) -> bool:
 def dump_json(data: Any) -> str:
     """Stable JSON text for committed result files."""
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def sync_generated(
+    files: Iterable[tuple[Path, str]], *, check: bool, relpath: Callable[[Path], str], command: str
+) -> list[Path]:
+    """Write generated files that changed, or with `check`, write nothing and fail on any stale one.
+
+    The one `--check` of every generated file (notebooks, overviews, plots): returns the paths that
+    were written (or, in check mode, that are stale, before raising `CheckFailed` naming them and
+    the `command` that regenerates them).
+    """
+    changed: list[Path] = []
+    for path, text in files:
+        if check:
+            current = path.read_text(encoding="utf-8") if path.is_file() else None
+            if current != text:
+                changed.append(path)
+        elif write_if_changed(path, text):
+            changed.append(path)
+    if check and changed:
+        raise CheckFailed(
+            f"{', '.join(relpath(p) for p in changed)} differ from what their sources generate",
+            path=changed[0],
+            hint=f"run `{command}` and commit the result",
+        )
+    return changed

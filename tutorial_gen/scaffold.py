@@ -13,12 +13,12 @@ from pathlib import Path
 
 import jinja2
 
-from .config import Project, load_technique
+from .config import load_technique
 from .errors import ConfigError
 from .fileio import write_atomic
-from .render import render_files
+from .model import Profile, Project, ResultsFile
+from .publish.render import render_files
 
-MARKER = "TODO(tutorial-gen)"
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -51,7 +51,7 @@ def scaffold(slug: str, project: Project, name: str | None = None) -> list[Path]
         write_atomic(path, text)
     written = list(files)
     technique = load_technique(folder)
-    for path, text in render_files(technique, project, results={}).items():
+    for path, text in render_files(technique, project, ResultsFile(slug, Profile.FULL)).items():
         write_atomic(path, text)
         written.append(path)
     return written

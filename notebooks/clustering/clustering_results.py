@@ -61,6 +61,9 @@ measure_memory = True
 # %%
 # tutorial-gen: include convert
 
+# %%
+# tutorial-gen: include results
+
 # %% [markdown]
 # ## Data
 
@@ -145,45 +148,12 @@ print(f"{len(value_ratios)} clustered kernels checked; most distinct values / cl
 # the `.tflite` file; latency is the median of `latency_runs` single-image runs on one thread.
 
 # %%
-def fmt_size(value):
-    return f"{value / 1024:,.1f} KiB"
-
-
-show_table(["model", "configuration", "accuracy", "change (points)", ".tflite", "zipped",
-            "zipped: times smaller", "latency ms (median)"], [
-    [r["model"], r["config"], f"{r['accuracy']:.2%}",
-     f"{100 * (r['accuracy'] - r['baseline_accuracy']):+.2f}", fmt_size(r["tflite_bytes"]),
-     fmt_size(r["size"]), f"{r['baseline_size'] / r['size']:.2f}x", f"{r['latency_ms']:.4f}"]
-    for r in results_rows
-])
+results_table(results_rows)
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 4.5))
-for model_name, color in zip(ARCHITECTURES, ["#1f77b4", "#ff7f0e", "#2ca02c"], strict=True):
-    rows = [r for r in results_rows if r["model"] == model_name]
-    swept = sorted((r for r in rows if r["hyperparameter"] is not None and "int8" not in r["config"]),
-                   key=lambda r: r["hyperparameter"])
-    base = next(r for r in rows if r["hyperparameter"] is None)
-    int8 = [r for r in rows if "int8" in r["config"]]
-    ax.plot([r["size"] / 1024 for r in swept], [r["accuracy"] for r in swept], "-o", color=color,
-            label=model_name)
-    for r in swept:
-        ax.annotate(str(r["hyperparameter"]), (r["size"] / 1024, r["accuracy"]),
-                    textcoords="offset points", xytext=(3, 5), fontsize=7)
-    ax.plot([base["size"] / 1024], [base["accuracy"]], "o", mfc="none", color=color)
-    ax.annotate("float", (base["size"] / 1024, base["accuracy"]), textcoords="offset points",
-                xytext=(3, 5), fontsize=7)
-    for r in int8:
-        ax.plot([r["size"] / 1024], [r["accuracy"]], "s", color=color)
-        ax.annotate(f"{r['hyperparameter']}+int8", (r["size"] / 1024, r["accuracy"]),
-                    textcoords="offset points", xytext=(3, -10), fontsize=7)
-ax.set_xscale("log")
-ax.set_xlabel("zipped .tflite size (KiB, log scale)")
-ax.set_ylabel("LiteRT test accuracy")
-ax.set_title("Accuracy against zipped size; labels give the clusters per kernel\n"
-             "(hollow: float baseline; squares: with int8 quantization)")
-ax.legend(loc="lower right")
-fig.tight_layout()
+plot_accuracy_vs_size(results_rows,
+                      title="Accuracy against zipped size; labels give the clusters per kernel\n"
+                            "(hollow: float baseline; squares: with int8 quantization)")
 plt.show()
 
 # %% [markdown]
@@ -193,35 +163,29 @@ plt.show()
 # are checked against this run.
 
 # %%
-def row(model_name, config):
-    return next(r for r in results_rows if r["model"] == model_name and r["config"] == config)
-
-
-def zipped_ratio(r):
-    return r["baseline_size"] / r["size"]
-
-
-float_rows = [r for r in results_rows if r["hyperparameter"] is not None and "int8" not in r["config"]]
+float_rows = sweep_rows(results_rows)
 int8_config = f"{int8_clusters} clusters + int8 PTQ"
 float_config = f"{int8_clusters} clusters"
-raw_size_change = max(abs(r["tflite_bytes"] - row(r["model"], "baseline")["tflite_bytes"])
-                      for r in float_rows)
-dense_models_worst_accuracy_drop = max(r["baseline_accuracy"] - r["accuracy"] for r in float_rows
+raw_size_change = max(
+    abs(r["tflite_bytes"] - baseline_row(results_rows, r["model"])["tflite_bytes"])
+    for r in float_rows)
+dense_models_worst_accuracy_drop = max(accuracy_drop(r) for r in float_rows
                                        if r["model"] in ("Tutorial CNN", "MLP"))
-separable_rows = {r["hyperparameter"]: r for r in float_rows if r["model"] == "Separable CNN"}
-separable_cnn_fewest_clusters_drop = (separable_rows[min(separable_rows)]["baseline_accuracy"]
-                                      - separable_rows[min(separable_rows)]["accuracy"])
-separable_cnn_most_clusters_drop = (separable_rows[max(separable_rows)]["baseline_accuracy"]
-                                    - separable_rows[max(separable_rows)]["accuracy"])
-int8_raw_size_fraction = max(row(m, int8_config)["tflite_bytes"] / row(m, float_config)["tflite_bytes"]
+separable_rows = {r["hyperparameter"]: r for r in sweep_rows(results_rows, "Separable CNN")}
+separable_cnn_fewest_clusters_drop = accuracy_drop(separable_rows[min(separable_rows)])
+separable_cnn_most_clusters_drop = accuracy_drop(separable_rows[max(separable_rows)])
+int8_raw_size_fraction = max(find_row(results_rows, m, int8_config)["tflite_bytes"]
+                             / find_row(results_rows, m, float_config)["tflite_bytes"]
                              for m in ARCHITECTURES)
-separable_cnn_zipped_ratio = zipped_ratio(row("Separable CNN", float_config))
-dense_models_zipped_ratio = min(zipped_ratio(row(m, float_config)) for m in ["Tutorial CNN", "MLP"])
+separable_cnn_zipped_ratio = zipped_ratio(find_row(results_rows, "Separable CNN", float_config))
+dense_models_zipped_ratio = min(zipped_ratio(find_row(results_rows, m, float_config))
+                                for m in ["Tutorial CNN", "MLP"])
 if len(cluster_counts) > 1:
     # Zipped size against the next larger number of clusters, worst case over the models.
     counts = sorted(cluster_counts)
     fewer_clusters_size_ratio = max(
-        row(m, f"{a} clusters")["size"] / row(m, f"{b} clusters")["size"]
+        find_row(results_rows, m, f"{a} clusters")["size"]
+        / find_row(results_rows, m, f"{b} clusters")["size"]
         for m in ARCHITECTURES for a, b in zip(counts, counts[1:], strict=False))
 else:
     fewer_clusters_size_ratio = None

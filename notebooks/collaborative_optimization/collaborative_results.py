@@ -68,6 +68,9 @@ measure_memory = True
 # %%
 # tutorial-gen: include weights
 
+# %%
+# tutorial-gen: include results
+
 # %% [markdown]
 # `kernel_structure` reads the kernels of a `.tflite` model: the share of exact zeros, and the
 # largest number of distinct values per quantization scale (an int8 convolution has one scale
@@ -202,13 +205,16 @@ for model_name, build in ARCHITECTURES.items():
 # ## Results
 
 # %%
-show_table(["model", "configuration", "LiteRT accuracy", "zipped .tflite", "times smaller than float",
-            ".tflite bytes", "latency ms (p10 to p90)", "memory bytes"], [
-    [r["model"], r["config"], f"{r['accuracy']:.2%}", f"{r['size']:,}", f"{r['baseline_size'] / r['size']:.2f}x",
-     f"{r['tflite_bytes']:,}", f"{r['latency_ms']:.4f} ({r['latency_p10_ms']:.4f} to {r['latency_p90_ms']:.4f})",
-     "n/a" if r["memory_bytes"] is None else f"{r['memory_bytes']:,}"]
-    for r in results_rows
-])
+results_table(results_rows, {
+    "model": "{model}",
+    "configuration": "{config}",
+    "LiteRT accuracy": "{accuracy:.2%}",
+    "zipped .tflite": "{size:,}",
+    "times smaller than float": "{zipped_ratio:.2f}x",
+    ".tflite bytes": "{tflite_bytes:,}",
+    "latency ms (p10 to p90)": "{latency_ms:.4f} ({latency_p10_ms:.4f} to {latency_p90_ms:.4f})",
+    "memory bytes": "{memory_bytes:,}",
+})
 
 # %% [markdown]
 # Read each QAT-based row against PTQ, which needs no training at all: a training-based path

@@ -48,6 +48,9 @@ latency_runs = 500
 # %%
 # tutorial-gen: include convert
 
+# %%
+# tutorial-gen: include results
+
 # %% [markdown]
 # ## Train, convert and measure
 #
@@ -66,7 +69,6 @@ workdir = tempfile.mkdtemp(prefix="ptq_results_")
 (x_train, y_train), (x_test, y_test) = load_fashion_mnist(train_samples)
 
 results_rows = []
-raw_sizes = {}
 for model_name, build in ARCHITECTURES.items():
     print(f"--- {model_name}")
     keras.utils.set_random_seed(seed)
@@ -77,44 +79,42 @@ for model_name, build in ARCHITECTURES.items():
     baseline = measure_tflite(to_tflite(model, "float"), x_test, y_test, workdir,
                               f"{slug}_float.tflite", latency_runs=latency_runs)
     results_rows.append(results_row(model_name, "float baseline", None, baseline, baseline))
-    raw_sizes[(model_name, "float")] = baseline["tflite_bytes"]
     for mode in modes:
         tflite_model = to_tflite(model, mode, representative=x_train,
                                  representative_samples=representative_samples)
         measured = measure_tflite(tflite_model, x_test, y_test, workdir, f"{slug}_{mode}.tflite",
                                   latency_runs=latency_runs)
         results_rows.append(results_row(model_name, MODE_LABELS[mode], mode, measured, baseline))
-        raw_sizes[(model_name, mode)] = measured["tflite_bytes"]
 
 # %% [markdown]
 # ## Results
 
 # %%
-show_table(["model", "configuration", "accuracy", "vs float", ".tflite bytes", "times smaller",
-            "zipped bytes", "median latency ms", "memory KB"], [
-    [row["model"], row["config"], f"{row['accuracy']:.2%}",
-     f"{100 * (row['accuracy'] - row['baseline_accuracy']):+.2f} points",
-     f"{row['tflite_bytes']:,}",
-     f"{raw_sizes[(row['model'], 'float')] / row['tflite_bytes']:.2f}x",
-     f"{row['size']:,}", f"{row['latency_ms']:.4f}", f"{row['memory_bytes'] / 1024:,.0f}"]
-    for row in results_rows
-])
+results_table(results_rows, {
+    "model": "{model}",
+    "configuration": "{config}",
+    "accuracy": "{accuracy:.2%}",
+    "vs float": "{change_points:+.2f} points",
+    ".tflite bytes": "{tflite_bytes:,}",
+    "times smaller": "{raw_ratio:.2f}x",
+    "zipped bytes": "{size:,}",
+    "median latency ms": "{latency_ms:.4f}",
+    "memory KB": "{memory_kib:,.0f}",
+})
 
 # %%
 quantized_rows = [row for row in results_rows if row["hyperparameter"] is not None]
 int8_rows = [row for row in results_rows if row["hyperparameter"] == "int8"]
-int8_max_accuracy_gap = max(abs(row["accuracy"] - row["baseline_accuracy"]) for row in int8_rows)
-quantized_max_accuracy_gap = max(abs(row["accuracy"] - row["baseline_accuracy"])
-                                 for row in quantized_rows)
-int8_min_size_ratio = min(raw_sizes[(row["model"], "float")] / row["tflite_bytes"]
-                          for row in int8_rows)
+int8_max_accuracy_gap = max(abs(accuracy_drop(row)) for row in int8_rows)
+quantized_max_accuracy_gap = max(abs(accuracy_drop(row)) for row in quantized_rows)
+int8_min_size_ratio = min(raw_ratio(results_rows, row) for row in int8_rows)
 
 
 def size_ratio(model_name, mode):
     """Raw float .tflite bytes over raw quantized bytes, or None if the mode was not run."""
-    if (model_name, mode) not in raw_sizes:
+    if mode not in modes:
         return None
-    return raw_sizes[(model_name, "float")] / raw_sizes[(model_name, mode)]
+    return raw_ratio(results_rows, find_row(results_rows, model_name, hyperparameter=mode))
 
 
 mlp_dynamic_size_ratio = size_ratio("MLP", "dynamic")

@@ -62,6 +62,9 @@ measure_memory = True
 # %%
 # tutorial-gen: include convert
 
+# %%
+# tutorial-gen: include results
+
 # %% [markdown]
 # ## Data
 
@@ -155,45 +158,12 @@ assert max_sparsity_shortfall <= 0.005
 # thread.
 
 # %%
-def fmt_size(value):
-    return f"{value / 1024:,.1f} KiB"
-
-
-show_table(["model", "configuration", "accuracy", "change (points)", ".tflite", "zipped",
-            "zipped: times smaller", "latency ms (median)"], [
-    [r["model"], r["config"], f"{r['accuracy']:.2%}",
-     f"{100 * (r['accuracy'] - r['baseline_accuracy']):+.2f}", fmt_size(r["tflite_bytes"]),
-     fmt_size(r["size"]), f"{r['baseline_size'] / r['size']:.2f}x", f"{r['latency_ms']:.4f}"]
-    for r in results_rows
-])
+results_table(results_rows)
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 4.5))
-for model_name, color in zip(ARCHITECTURES, ["#1f77b4", "#ff7f0e", "#2ca02c"], strict=True):
-    rows = [r for r in results_rows if r["model"] == model_name]
-    swept = sorted((r for r in rows if r["hyperparameter"] is not None and "int8" not in r["config"]),
-                   key=lambda r: r["hyperparameter"])
-    base = next(r for r in rows if r["hyperparameter"] is None)
-    int8 = [r for r in rows if "int8" in r["config"]]
-    ax.plot([base["size"] / 1024] + [r["size"] / 1024 for r in swept],
-            [base["accuracy"]] + [r["accuracy"] for r in swept], "-o", color=color,
-            label=model_name)
-    for r in swept:
-        ax.annotate(f"{r['hyperparameter']:.0%}", (r["size"] / 1024, r["accuracy"]),
-                    textcoords="offset points", xytext=(3, 5), fontsize=7)
-    ax.annotate("float", (base["size"] / 1024, base["accuracy"]), textcoords="offset points",
-                xytext=(3, 5), fontsize=7)
-    for r in int8:
-        ax.plot([r["size"] / 1024], [r["accuracy"]], "s", color=color)
-        ax.annotate(f"{r['hyperparameter']:.0%}+int8", (r["size"] / 1024, r["accuracy"]),
-                    textcoords="offset points", xytext=(3, -10), fontsize=7)
-ax.set_xscale("log")
-ax.set_xlabel("zipped .tflite size (KiB, log scale)")
-ax.set_ylabel("LiteRT test accuracy")
-ax.set_title("Accuracy against zipped size; labels give the final sparsity\n"
-             "(squares: with int8 quantization)")
-ax.legend(loc="lower right")
-fig.tight_layout()
+plot_accuracy_vs_size(results_rows, label="{:.0%}", baseline_on_curve=True,
+                      title="Accuracy against zipped size; labels give the final sparsity\n"
+                            "(squares: with int8 quantization)")
 plt.show()
 
 # %% [markdown]
@@ -203,22 +173,10 @@ plt.show()
 # sentences below are checked against this run.
 
 # %%
-def row(model_name, config):
-    return next(r for r in results_rows if r["model"] == model_name and r["config"] == config)
-
-
-def zipped_ratio(r):
-    return r["baseline_size"] / r["size"]
-
-
-def accuracy_drop(r):
-    return r["baseline_accuracy"] - r["accuracy"]
-
-
-float_rows = [r for r in results_rows
-              if r["hyperparameter"] is not None and "int8" not in r["config"]]
-raw_size_change = max(abs(r["tflite_bytes"] - row(r["model"], "baseline")["tflite_bytes"])
-                      for r in float_rows)
+float_rows = sweep_rows(results_rows)
+raw_size_change = max(
+    abs(r["tflite_bytes"] - baseline_row(results_rows, r["model"])["tflite_bytes"])
+    for r in float_rows)
 lowest, highest = min(sparsities), max(sparsities)
 moderate = [r for r in float_rows if r["hyperparameter"] <= 0.75]
 moderate_worst_accuracy_drop = max(accuracy_drop(r) for r in moderate)
@@ -231,16 +189,17 @@ dense_models_highest_zipped_ratio = min(zipped_ratio(highest_rows[m])
                                         for m in ["Tutorial CNN", "MLP"])
 separable_cnn_highest_zipped_ratio = zipped_ratio(highest_rows["Separable CNN"])
 int8_config = f"{int8_sparsity:.0%} sparsity + int8 PTQ"
-int8_rows = [row(m, int8_config) for m in ARCHITECTURES]
+int8_rows = [find_row(results_rows, m, int8_config) for m in ARCHITECTURES]
 int8_min_zipped_ratio = min(zipped_ratio(r) for r in int8_rows)
-int8_dense_models_zipped_ratio = min(zipped_ratio(row(m, int8_config))
+int8_dense_models_zipped_ratio = min(zipped_ratio(find_row(results_rows, m, int8_config))
                                      for m in ["Tutorial CNN", "MLP"])
 int8_worst_accuracy_drop = max(accuracy_drop(r) for r in int8_rows)
 if len(sparsities) > 1:
     # Zipped size at the next higher sparsity over the size at the lower one, worst case.
     ordered = sorted(sparsities)
     higher_sparsity_size_ratio = max(
-        row(m, f"{b:.0%} sparsity")["size"] / row(m, f"{a:.0%} sparsity")["size"]
+        find_row(results_rows, m, f"{b:.0%} sparsity")["size"]
+        / find_row(results_rows, m, f"{a:.0%} sparsity")["size"]
         for m in ARCHITECTURES for a, b in zip(ordered, ordered[1:], strict=False))
 else:
     higher_sparsity_size_ratio = None

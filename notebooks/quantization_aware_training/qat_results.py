@@ -59,6 +59,9 @@ latency_runs = 500
 # %%
 # tutorial-gen: include convert
 
+# %%
+# tutorial-gen: include results
+
 # %% [markdown]
 # ## Train, quantize, convert, measure
 #
@@ -118,17 +121,15 @@ for model_name, build in ARCHITECTURES.items():
 # ## Accuracy and size
 
 # %%
-def row_of(model_name: str, mode) -> dict:
-    return next(r for r in results_rows if r["model"] == model_name and r["hyperparameter"] == mode)
-
-
-show_table(["model", "mode", "LiteRT accuracy", "vs float", ".tflite bytes", "times smaller",
-            "zipped bytes"], [
-    [r["model"], r["hyperparameter"] or "float", f"{r['accuracy']:.2%}",
-     f"{100 * (r['accuracy'] - r['baseline_accuracy']):+.2f} pt", f"{r['tflite_bytes']:,}",
-     f"{row_of(r['model'], None)['tflite_bytes'] / r['tflite_bytes']:.2f}x", f"{r['size']:,}"]
-    for r in results_rows
-])
+results_table(results_rows, {
+    "model": "{model}",
+    "mode": "{setting}",
+    "LiteRT accuracy": "{accuracy:.2%}",
+    "vs float": "{change_points:+.2f} pt",
+    ".tflite bytes": "{tflite_bytes:,}",
+    "times smaller": "{raw_ratio:.2f}x",
+    "zipped bytes": "{size:,}",
+})
 
 # %%
 fig, axes = plt.subplots(1, len(ARCHITECTURES), figsize=(4 * len(ARCHITECTURES), 3.6), sharey=False)
@@ -156,12 +157,14 @@ plt.show()
 # small fraction of a millisecond and the interpreter's own memory dominates.
 
 # %%
-show_table(["model", "mode", "median ms", "p10 to p90 ms", "speed-up vs float", "memory bytes"], [
-    [r["model"], r["hyperparameter"] or "float", f"{r['latency_ms']:.4f}",
-     f"{r['latency_p10_ms']:.4f} to {r['latency_p90_ms']:.4f}",
-     f"{row_of(r['model'], None)['latency_ms'] / r['latency_ms']:.2f}x", f"{r['memory_bytes']:,}"]
-    for r in results_rows
-])
+results_table(results_rows, {
+    "model": "{model}",
+    "mode": "{setting}",
+    "median ms": "{latency_ms:.4f}",
+    "p10 to p90 ms": "{latency_p10_ms:.4f} to {latency_p90_ms:.4f}",
+    "speed-up vs float": "{speedup:.2f}x",
+    "memory bytes": "{memory_bytes:,}",
+})
 
 # %% [markdown]
 # ## What the numbers say
@@ -169,15 +172,14 @@ show_table(["model", "mode", "median ms", "p10 to p90 ms", "speed-up vs float", 
 # The figures for the whole table, across the three architectures:
 
 # %%
-qat_rows = [row_of(name, "QAT int8") for name in ARCHITECTURES]
-qat_min_size_ratio = min(row_of(r["model"], None)["tflite_bytes"] / r["tflite_bytes"]
-                         for r in qat_rows)
-qat_max_size_ratio = max(row_of(r["model"], None)["tflite_bytes"] / r["tflite_bytes"]
-                         for r in qat_rows)
-qat_max_accuracy_drop = max(r["baseline_accuracy"] - r["accuracy"] for r in qat_rows)
+qat_rows = [find_row(results_rows, name, hyperparameter="QAT int8") for name in ARCHITECTURES]
+qat_min_size_ratio = min(raw_ratio(results_rows, r) for r in qat_rows)
+qat_max_size_ratio = max(raw_ratio(results_rows, r) for r in qat_rows)
+qat_max_accuracy_drop = max(accuracy_drop(r) for r in qat_rows)
 if "PTQ int8" in modes:
-    qat_minus_ptq_int8_min = min(r["accuracy"] - row_of(r["model"], "PTQ int8")["accuracy"]
-                                 for r in qat_rows)
+    qat_minus_ptq_int8_min = min(
+        r["accuracy"] - find_row(results_rows, r["model"], hyperparameter="PTQ int8")["accuracy"]
+        for r in qat_rows)
 else:
     qat_minus_ptq_int8_min = None
     qat_minus_ptq_int8_min_unmeasured_reason = "PTQ int8 was not part of this run's modes"

@@ -1,13 +1,16 @@
 """Cache: a notebook run is reused when nothing it depends on has changed.
 
-What a run depends on is summed up in one digest: its code cells (with the inlined snippets and the
-install cell), its parameters and profile, the metrics it reports, the installed versions of the
-distributions it imports, the dataset files it reads, and the tool's version. The digest is stored
-with each notebook's results; a later run with the same digest reuses those results.
+What a run depends on is summed up in one digest: the code it executes (its code cells with the
+inlined snippets and the install cell, read as Python syntax trees, so that comments, form titles
+and formatting do not count, while IPython's shell and magic lines count as written), its
+parameters and profile, the metrics it reports, the installed versions of the distributions it
+imports, the dataset files it reads, and the tool's version. The digest is stored with each
+notebook's results; a later run with the same digest reuses those results.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib.metadata
@@ -15,12 +18,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .build import BuiltNotebook
+from .. import __version__
+from ..build import IPYTHON_LINE, BuiltNotebook, ipython_to_python
+from .harvest import HARVEST_SOURCE
 
 
 def _fashion_mnist_files() -> list[Path]:
-    from .datasets import FASHION_MNIST, keras_cache
+    from ..datasets import FASHION_MNIST, keras_cache
 
     return [keras_cache() / name for name in FASHION_MNIST]
 
@@ -51,6 +55,17 @@ def dataset_digests(code: str) -> dict[str, list[str | None]]:
     return found
 
 
+@functools.lru_cache(maxsize=1024)
+def executed_code(source: str) -> str:
+    """What of a code cell executes: its syntax tree, and its IPython lines verbatim."""
+    shell = [line.strip() for line in source.splitlines() if IPYTHON_LINE.match(line)]
+    try:
+        tree = ast.dump(ast.parse(ipython_to_python(source)))
+    except SyntaxError:
+        tree = source
+    return json.dumps([tree, shell])
+
+
 def _installed(distribution: str) -> str | None:
     try:
         return importlib.metadata.version(distribution)
@@ -66,13 +81,11 @@ def inputs_digest(
     clean_env: bool = False,
 ) -> str:
     """One digest of everything a notebook run depends on."""
-    from .execute import HARVEST_SOURCE
-
     code = [cell.source for cell in built.notebook.cells if cell.cell_type == "code"]
     inputs = {
         "tool": __version__,
-        "harvest": HARVEST_SOURCE,
-        "code": code,
+        "harvest": executed_code(HARVEST_SOURCE),
+        "code": [executed_code(source) for source in code],
         "profile": profile,
         "parameters": parameters,
         "metrics": sorted(metric_names),

@@ -1,4 +1,4 @@
-"""Claims: the sentences of the prose, checked against the metrics a run measured.
+"""Claim expressions: the tiny language a claim measures with.
 
 A claim's expression is a tiny arithmetic language over metric names (`a / b`, `abs(a - b)`,
 `min(a, b)`), parsed with `ast` and evaluated by walking the tree: never `eval()`.
@@ -7,23 +7,18 @@ A claim's expression is a tiny arithmetic language over metric names (`a / b`, `
 from __future__ import annotations
 
 import ast
-import math
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Claim
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..registry import Registry
 
 # Comparators: a one-method registry (measured, threshold) -> holds.
-COMPARATORS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
-}
+COMPARATORS: Registry[Callable[[float, float], bool]] = Registry("comparator")
+for _symbol, _compare in ((">=", operator.ge), (">", operator.gt), ("<=", operator.le), ("<", operator.lt)):
+    COMPARATORS.add(_symbol, _compare)
 
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
@@ -112,87 +107,3 @@ def evaluate(expr: str, metrics: Mapping[str, Any]) -> float:
     return walk(_parse(expr, None, None))
 
 
-@dataclass(frozen=True)
-class ClaimResult:
-    """The outcome of one claim in one run."""
-
-    id: str
-    notebook: str
-    phrase: str
-    expr: str
-    op: str
-    threshold: float
-    status: str  # pass | fail | unverified | not-in-profile | not-run
-    measured: float | None = None
-    reason: str | None = None
-    published: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def check(claim: Claim, metrics: Mapping[str, Any] | None, profile: str) -> ClaimResult:
-    """Decide one claim: pass, fail, or unverified (with the reason), never a guess."""
-    base = {
-        "id": claim.id,
-        "notebook": claim.notebook,
-        "phrase": claim.phrase,
-        "expr": claim.expr,
-        "op": claim.op,
-        "threshold": claim.threshold,
-        "published": claim.published,
-    }
-    if profile not in claim.profiles:
-        return ClaimResult(
-            **base, status="not-in-profile", reason=f"holds for {', '.join(claim.profiles)}"
-        )
-    if claim.unverified:  # never a pass; still show what was measured here, if anything
-        try:
-            measured = evaluate(claim.expr, metrics or {})
-        except (Unmeasured, ZeroDivisionError):
-            measured = None
-        return ClaimResult(**base, status="unverified", measured=measured, reason=claim.unverified)
-    if metrics is None:
-        return ClaimResult(**base, status="fail", reason="the notebook did not finish")
-    try:
-        measured = evaluate(claim.expr, metrics)
-    except Unmeasured as missing:
-        reason = metrics.get(f"{missing.args[0]}_unmeasured_reason") or "not measured in this run"
-        return ClaimResult(**base, status="unverified", reason=f"{missing.args[0]}: {reason}")
-    except ZeroDivisionError:
-        return ClaimResult(**base, status="fail", reason="division by zero")
-    if math.isnan(measured):
-        return ClaimResult(**base, status="fail", measured=measured, reason="measured NaN")
-    holds = COMPARATORS[claim.op](measured, claim.threshold)
-    return ClaimResult(**base, status="pass" if holds else "fail", measured=measured)
-
-
-def check_all(
-    claims: tuple[Claim, ...],
-    metrics_by_notebook: Mapping[str, Mapping[str, Any] | None],
-    profile: str,
-) -> list[ClaimResult]:
-    """Every claim of a technique against the metrics of its notebooks.
-
-    A notebook missing from `metrics_by_notebook` was not run (another shard has it): its claims
-    are `not-run`. One present with None metrics did not finish: its claims fail.
-    """
-    results = []
-    for claim in claims:
-        if claim.notebook not in metrics_by_notebook and profile in claim.profiles:
-            results.append(
-                ClaimResult(
-                    id=claim.id,
-                    notebook=claim.notebook,
-                    phrase=claim.phrase,
-                    expr=claim.expr,
-                    op=claim.op,
-                    threshold=claim.threshold,
-                    status="not-run",
-                    reason="its notebook was not run",
-                    published=claim.published,
-                )
-            )
-        else:
-            results.append(check(claim, metrics_by_notebook.get(claim.notebook), profile))
-    return results

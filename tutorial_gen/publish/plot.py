@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+
+from ..model import ResultRow
 
 
-def _is_baseline(row: dict[str, Any]) -> bool:
-    return row.get("hyperparameter") is None or "baseline" in str(row.get("config", "")).lower()
-
-
-def accuracy_vs_size_svg(rows: Sequence[dict[str, Any]], title: str) -> str | None:
+def accuracy_vs_size_svg(rows: Sequence[ResultRow], title: str) -> str | None:
     """An SVG scatter of accuracy against zipped size per model; None when there is nothing to plot."""
-    points = [r for r in rows if r.get("accuracy") is not None and r.get("size")]
+    points = [r for r in rows if r.accuracy is not None and r.size]
     if len(points) < 2:
         return None
     # rows that are themselves the float baseline are drawn as baselines, not as results
-    applied = [r for r in points if not _is_baseline(r)]
+    applied = [r for r in points if not r.is_baseline]
     import matplotlib
     import matplotlib.ticker
 
@@ -32,19 +29,19 @@ def accuracy_vs_size_svg(rows: Sequence[dict[str, Any]], title: str) -> str | No
         {"svg.hashsalt": "tutorial-gen", "svg.fonttype": "none", "font.size": 9}
     ):
         figure, axes = plt.subplots(figsize=(6.4, 4.0))
-        models = list(dict.fromkeys(str(r.get("model")) for r in points))
+        models = list(dict.fromkeys(str(r.model) for r in points))
         markers = "osD^v<>"
         for index, model in enumerate(models):
-            everything = [r for r in points if str(r.get("model")) == model]
+            everything = [r for r in points if str(r.model) == model]
             mine = [r for r in everything if r in applied]
             baselines = {
-                (r.get("baseline_size"), r.get("baseline_accuracy"))
+                (r.baseline_size, r.baseline_accuracy)
                 for r in everything
-                if r.get("baseline_size") and r.get("baseline_accuracy") is not None
-            } | {(r["size"], r["accuracy"]) for r in everything if r not in applied}
+                if r.baseline_size and r.baseline_accuracy is not None
+            } | {(r.size, r.accuracy) for r in everything if r not in applied}
             line = axes.scatter(
-                [r["size"] / 1000 for r in mine],
-                [100 * r["accuracy"] for r in mine],
+                [r.size / 1000 for r in mine],
+                [100 * r.accuracy for r in mine],
                 marker=markers[index % len(markers)],
                 label=model,
             )

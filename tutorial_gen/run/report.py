@@ -6,15 +6,16 @@ import time
 from collections.abc import Iterable
 from typing import TextIO
 
-from .claims import ClaimResult
-from .execute import NotebookRun, ProgressEvent
+from ..model import CacheState, ClaimOutcome, ClaimStatus, ProgressKind
+from .execute import NotebookRun
+from .progress import ProgressEvent
 
 _MARK = {
-    "pass": "pass",
-    "fail": "FAIL",
-    "unverified": "unverified",
-    "not-in-profile": "-",
-    "not-run": "not run",
+    ClaimStatus.PASS: "pass",
+    ClaimStatus.FAIL: "FAIL",
+    ClaimStatus.UNVERIFIED: "unverified",
+    ClaimStatus.NOT_IN_PROFILE: "-",
+    ClaimStatus.NOT_RUN: "not run",
 }
 
 
@@ -22,7 +23,7 @@ def _measured(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
-def claims_table(results: Iterable[ClaimResult]) -> str:
+def claims_table(results: Iterable[ClaimOutcome]) -> str:
     """A plain-text table: claim, measured, threshold, outcome (and why, where not plain)."""
     rows = [("claim", "measured", "must hold", "status")]
     notes = []
@@ -35,7 +36,7 @@ def claims_table(results: Iterable[ClaimResult]) -> str:
                 _MARK[result.status],
             )
         )
-        if result.status in ("fail", "unverified") and result.reason:
+        if result.status in (ClaimStatus.FAIL, ClaimStatus.UNVERIFIED) and result.reason:
             notes.append(f"  {result.id}: {result.reason}")
     if len(rows) == 1:
         return "(no claims)"
@@ -80,10 +81,10 @@ class ProgressView:
         )
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.kind == "cached":
+        if event.kind == ProgressKind.CACHED:
             self._print(f"{event.label}: unchanged, reusing results (cache hit)")
             return
-        if event.kind == "done":
+        if event.kind == ProgressKind.DONE:
             self.active.pop(event.label, None)
             self._print(f"{event.label}: finished in {event.elapsed:.1f} s")
             return
@@ -121,11 +122,11 @@ def timing_table(runs: Iterable[NotebookRun], expected: dict[str, float] | None 
     total = 0.0
     for run in runs:
         label = f"{run.technique}/{run.stem}"
-        seconds = 0.0 if run.cache == "hit" else run.wall_seconds
+        seconds = 0.0 if run.cache == CacheState.HIT else run.wall_seconds
         total += seconds
         known = (expected or {}).get(label)
         rows.append(
-            (label, run.status, run.cache, f"{seconds:.1f} s", f"{known:.0f} s" if known else "-")
+            (label, str(run.status), str(run.cache), f"{seconds:.1f} s", f"{known:.0f} s" if known else "-")
         )
     rows.append(("total", "", "", f"{total:.1f} s", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]

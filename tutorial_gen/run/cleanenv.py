@@ -17,9 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .build import BuiltNotebook
-from .config import Project
-from .errors import ExecutionError
+from ..build import BuiltNotebook
+from ..errors import ExecutionError
+from ..model import Project
 
 
 def _kernel_pin(project: Project) -> str:

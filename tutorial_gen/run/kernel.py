@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-from .errors import ExecutionError
+from ..errors import ExecutionError
 
 KERNEL_NAME = "tutorial-gen"
 

@@ -1,18 +1,15 @@
-"""Results: the environment stamp and the results files the overview pages are rendered from."""
+"""The environment stamp: where, on what and from which commit a set of numbers was measured."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
 
-from .config import Project, Technique
-from .errors import ConfigError
+from ..model import Environment, Project
 
 # The versions that decide the numbers a tutorial measures.
 STAMPED_DISTRIBUTIONS = (
@@ -61,34 +58,15 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def environment_stamp(project: Project) -> dict[str, Any]:
+def environment_stamp(project: Project) -> Environment:
     """Where and with what a set of numbers was measured."""
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "latency_threads": 1,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "packages": {d: _version(d) for d in STAMPED_DISTRIBUTIONS},
-        "date": _dt.datetime.now(_dt.UTC).date().isoformat(),
-        "commit": git_commit(project.root),
-    }
-
-
-def load_results(technique: Technique, profile: str = "full") -> dict[str, Any]:
-    """The committed results of a technique (what its overview page is rendered from)."""
-    path = technique.folder / "results" / f"{profile}.json"
-    if not path.is_file():
-        raise ConfigError(
-            f"no {profile}-profile results yet",
-            path=path,
-            hint=f"run `tutorial-gen run {technique.folder.name} --profile {profile}`",
-        )
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(
-            f"is not valid results JSON: {error}",
-            path=path,
-            hint="re-run the full profile to rewrite it",
-        ) from error
+    return Environment(
+        cpu=cpu_model(),
+        cores=os.cpu_count(),
+        latency_threads=1,
+        os=f"{platform.system()} {platform.release()}",
+        python=platform.python_version(),
+        packages={d: _version(d) for d in STAMPED_DISTRIBUTIONS},
+        date=_dt.datetime.now(_dt.UTC).date().isoformat(),
+        commit=git_commit(project.root),
+    )

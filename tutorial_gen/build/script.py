@@ -1,0 +1,104 @@
+"""Reading Jupytext percent scripts, and telling their Python from IPython's shell and magic lines."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import re
+from pathlib import Path
+
+import nbformat
+
+from ..errors import ScriptError
+from ..fileio import read_text
+
+_CELL_MARKER = re.compile(r"^# %%")
+# IPython-only syntax: shell (`!cmd`) and magic (`%line`, `%%cell`) lines, alone or assigned from.
+IPYTHON_LINE = re.compile(r"^(?P<indent>\s*)(?:[\w.]+\s*=\s*)?(?P<kind>!|%%?)(?P<command>\S*)")
+
+
+@functools.lru_cache(maxsize=32)
+def _read_percent(text: str) -> nbformat.NotebookNode:
+    """Jupytext's reading of a percent script (slow: it validates every cell), once per text."""
+    import jupytext  # a fifth of a second to import: a run's kernel boots meanwhile
+
+    return jupytext.reads(text, fmt="py:percent")
+
+
+def parse_script(script: Path) -> tuple[nbformat.NotebookNode, list[int | None]]:
+    """Read a percent script; return its notebook and the script line where each cell's text starts."""
+    text = read_text(script, ScriptError)
+    if not text.strip():
+        raise ScriptError(
+            "the script is empty",
+            path=script,
+            hint="start from `tutorial-gen new` or see docs/authoring.md",
+        )
+    lines = text.splitlines()
+    markers = [n for n, line in enumerate(lines, start=1) if _CELL_MARKER.match(line)]
+    if not markers:
+        raise ScriptError(
+            "no `# %%` cell markers: not a Jupytext percent script", path=script, line=1
+        )
+    try:
+        notebook = copy.deepcopy(_read_percent(text))
+    except Exception as error:  # jupytext raises many types; all mean "does not parse"
+        raise ScriptError(f"Jupytext cannot read it: {error}", path=script) from error
+    starts: list[int | None] = []
+    for index, marker in enumerate(markers):
+        end = markers[index + 1] if index + 1 < len(markers) else len(lines) + 1
+        start = marker + 1
+        while start < end and not lines[start - 1].strip():  # Jupytext drops leading blank lines
+            start += 1
+        starts.append(start)
+    if len(notebook.cells) == len(markers) + 1:  # text before the first marker forms a cell
+        starts.insert(0, 1)
+    elif len(notebook.cells) != len(markers):
+        starts = [None] * len(notebook.cells)
+    return notebook, starts
+
+
+def ipython_to_python(source: str) -> str:
+    """The cell's Python, with IPython shell and magic lines turned into `pass` (same line numbers).
+
+    A `%%` cell magic makes the whole cell something other than Python: it becomes empty.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    return "\n".join(
+        f"{match.group('indent')}pass" if (match := IPYTHON_LINE.match(line)) else line
+        for line in lines
+    )
+
+
+def check_syntax(
+    script: Path, cells: list[nbformat.NotebookNode], starts: list[int | None]
+) -> None:
+    """A `ScriptError` at the script line of the first code cell that is not valid Python."""
+    for cell, start in zip(cells, starts, strict=True):
+        if cell.cell_type != "code":
+            continue
+        try:
+            ast.parse(ipython_to_python(cell.source))
+        except SyntaxError as error:
+            line = (start or 1) + (error.lineno or 1) - 1 if start else None
+            raise ScriptError(
+                f"Python syntax error: {error.msg}",
+                path=script,
+                line=line,
+                hint="fix the code cell; the notebook was not written",
+            ) from error
+
+
+@functools.lru_cache(maxsize=1024)
+def imported_modules(source: str) -> tuple[str, ...]:
+    """Top-level modules a cell imports (cached: inlined snippets recur in every notebook)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(ipython_to_python(source))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module.split(".")[0])
+    return tuple(names)

@@ -1,0 +1,96 @@
+"""Reading TOML files and reporting where in them something is wrong."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, did_you_mean
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """The parsed file, or a `ConfigError` naming the file and line that do not parse."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError("is not UTF-8 text", path=path, hint="save it as UTF-8") from error
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        raise ConfigError(
+            f"is not valid TOML: {error}", path=path, line=int(match.group(1)) if match else None
+        ) from error
+
+
+def line_of(path: Path, needle: str) -> int | None:
+    """The first line of `path` that mentions `needle` as a key, header or string."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    patterns = [
+        re.compile(rf"^\s*{re.escape(needle)}\s*="),
+        re.compile(rf"^\s*\[+[^\]]*\b{re.escape(needle)}\]+"),
+        re.compile(rf"[\"']{re.escape(needle)}[\"']"),
+    ]
+    for pattern in patterns:
+        for number, line in enumerate(lines, start=1):
+            if pattern.search(line):
+                return number
+    return None
+
+
+def reject_unknown(table: Any, allowed: set[str], path: Path, where: str) -> None:
+    """A `ConfigError` for a value that is no table, or for its first key not in `allowed`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table", path=path, line=line_of(path, where))
+    for key in table:
+        if key not in allowed:
+            prefix = f"[{where}] " if where else ""
+            raise ConfigError(
+                f"{prefix}unknown key '{key}'{did_you_mean(key, allowed)}",
+                path=path,
+                line=line_of(path, key),
+            )
+
+
+def require_table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ConfigError(f"needs a [{key}] table", path=path, line=line_of(path, key))
+    return value
+
+
+def require_array(data: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
+    value = data.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(
+            f"needs at least one [[{key}]] entry", path=path, line=line_of(path, key)
+        )
+    return value
+
+
+def require_string(table: dict[str, Any], key: str, path: Path, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{where}: '{key}' must be a non-empty string",
+            path=path,
+            line=line_of(path, where.split("[")[0]) or line_of(path, key),
+        )
+    return value
+
+
+def require_type(value: Any, kind: type | tuple[type, ...], what: str, path: Path, key: str) -> Any:
+    """`value` if it is of `kind` (a bool is no number), else a `ConfigError` naming the line."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        raise ConfigError(
+            f"'{key}' must be {what}, not {type(value).__name__} {value!r}",
+            path=path,
+            line=line_of(path, key),
+        )
+    return value

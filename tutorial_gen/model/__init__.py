@@ -1,0 +1,64 @@
+"""The typed core every stage shares: the project, its techniques, the results file, statuses.
+
+This package imports nothing else of tutorial_gen; every stage may import it.
+"""
+
+from .project import (
+    DEFAULT_CELL_TIMEOUT,
+    Claim,
+    Notebook,
+    Project,
+    Technique,
+    canonical_name,
+)
+from .request import RunRequest
+from .results import (
+    ROW_KEYS,
+    SCHEMA,
+    CellTiming,
+    ClaimOutcome,
+    Environment,
+    NotebookEntry,
+    ResultRow,
+    ResultsFile,
+    ResultsFormatError,
+    merge_entries,
+)
+from .status import (
+    CacheState,
+    ClaimStatus,
+    Marker,
+    Profile,
+    ProgressKind,
+    Role,
+    RunStatus,
+    Tag,
+)
+
+__all__ = [
+    "DEFAULT_CELL_TIMEOUT",
+    "ROW_KEYS",
+    "SCHEMA",
+    "CacheState",
+    "CellTiming",
+    "Claim",
+    "ClaimOutcome",
+    "ClaimStatus",
+    "Environment",
+    "Marker",
+    "Notebook",
+    "NotebookEntry",
+    "Profile",
+    "ProgressKind",
+    "Project",
+    "ResultRow",
+    "ResultsFile",
+    "ResultsFormatError",
+    "Role",
+    "RunRequest",
+    "RunStatus",
+    "Tag",
+    "Technique",
+    "canonical_name",
+    "merge_entries",
+]

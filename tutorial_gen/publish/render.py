@@ -1,0 +1,262 @@
+"""Render: a technique's overview page, from its `technique.toml` and its measured results.
+
+The page follows every section of the TFMOT overview template. Technique prose may quote measured
+values through a few template helpers (`claim('id').measured | times`, `metric('nb', 'name') | pct`);
+the template runs sandboxed with undefined names as errors, and no `{placeholder}` may survive.
+The template sees plain data only (strings, numbers, lists, dicts), never objects with paths.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..build.links import colab_url
+from ..config import line_of
+from ..errors import ConfigError, did_you_mean
+from ..fileio import sync_generated
+from ..model import Project, ResultRow, ResultsFile, Role, Technique
+from .formats import FILTERS, HYPERPARAMETER_FORMATS, ms, pct, size
+from .plot import accuracy_vs_size_svg
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
+
+# Sections of the template a page cannot do without, and the optional ones (with their defaults).
+REQUIRED_OVERVIEW = (
+    "summary",
+    "pitch",
+    "api",
+    "support",
+    "results",
+    "examples",
+    "tips",
+    "references_summary",
+    "references",
+)
+OPTIONAL_OVERVIEW: dict[str, Any] = {
+    "production": "",
+    "guide": None,
+    "api_roadmap": [],
+    "support_roadmap": [],
+    "published_results": [],
+    "device_note": "",
+    "benefits": "",
+}
+
+
+def _row_sources(
+    technique: Technique, results: ResultsFile, spec: dict[str, Any], where: str
+) -> list[ResultRow]:
+    """The measured rows of one results table."""
+    sources: list[ResultRow] = []
+    for row in spec.get("rows", []):
+        stem = row.get("notebook")
+        if stem not in technique.notebooks:
+            raise ConfigError(
+                f"{where}: row names notebook '{stem}', which is not declared"
+                f"{did_you_mean(str(stem), technique.notebooks)}",
+                path=technique.path,
+                line=line_of(technique.path, str(stem)),
+            )
+        declared = technique.notebooks[stem].metrics
+        for key, name in row.items():
+            if key not in ("notebook", "model") and name not in declared:
+                raise ConfigError(
+                    f"{where}: '{key}' names metric '{name}', which notebook "
+                    f"'{stem}' does not declare{did_you_mean(name, declared)}",
+                    path=technique.path,
+                    line=line_of(technique.path, name),
+                )
+        entry = results.entry(stem)
+        metrics = (entry.metrics if entry else None) or {}
+        if "rows" in row:
+            sources.extend(entry.rows(row["rows"]) if entry else [])
+        else:
+            values = {k: metrics.get(n) for k, n in row.items() if k not in ("notebook", "model")}
+            sources.append(ResultRow.from_json(values | {"model": row.get("model")}))
+    return sources
+
+
+def _table_rows(sources: list[ResultRow], spec: dict[str, Any], technique: Technique, where: str):
+    name = spec.get("hyperparameter_format", "pct")
+    if name not in HYPERPARAMETER_FORMATS:
+        raise ConfigError(
+            f"{where}: hyperparameter_format must be one of {', '.join(HYPERPARAMETER_FORMATS)}",
+            path=technique.path,
+        )
+    hyper_format = HYPERPARAMETER_FORMATS[name]
+    rows = [
+        {
+            "model": r.model,
+            "baseline_accuracy": pct(r.baseline_accuracy),
+            "accuracy": pct(r.accuracy),
+            "baseline_size": size(r.baseline_size),
+            "size": size(r.size),
+            "hyperparameter": r.config
+            or ("n/a" if r.hyperparameter is None else hyper_format(r.hyperparameter)),
+        }
+        for r in sources
+    ]
+    deployment = [
+        {
+            "model": r.model,
+            "config": r.config or "",
+            "raw": size(r.tflite_bytes),
+            "zipped": size(r.size),
+            "latency": f"{ms(r.latency_ms)} ({ms(r.latency_p10_ms)} to {ms(r.latency_p90_ms)})",
+            "memory": size(r.memory_bytes),
+        }
+        for r in sources
+        if r.latency_ms is not None
+    ]
+    return rows, deployment
+
+
+def _results_tables(
+    technique: Technique, results: ResultsFile
+) -> tuple[list[dict[str, Any]], list[list[ResultRow]]]:
+    tables, sources = [], []
+    for index, spec in enumerate(technique.overview.get("results", [])):
+        where = f"overview.results[{index}]"
+        measured = _row_sources(technique, results, spec, where)
+        rows, deployment = _table_rows(measured, spec, technique, where)
+        tables.append({**spec, "rows": rows, "deployment": deployment})
+        sources.append(measured)
+    return tables, sources
+
+
+def _link_for(technique: Technique, project: Project, role: Role) -> dict[str, str] | None:
+    for notebook in technique.with_role(role):
+        text = notebook.script.read_text(encoding="utf-8")
+        match = re.search(r"^# # (.+)$", text, re.MULTILINE)
+        title = match.group(1) if match else notebook.stem
+        return {"title": title, "url": colab_url(project, notebook.ipynb)}
+    return None
+
+
+def context(technique: Technique, project: Project, results: ResultsFile) -> dict[str, Any]:
+    """Everything the overview template and the technique's prose may use: plain data and the
+    documented helpers `claim(id)` and `metric(notebook, name)`."""
+    for key in REQUIRED_OVERVIEW:
+        if not technique.overview.get(key):
+            raise ConfigError(
+                f"[overview] needs '{key}': the overview template has a section for it",
+                path=technique.path,
+                line=line_of(technique.path, "overview"),
+            )
+    claims = [c.to_json() for c in results.claims]
+    by_id = {c["id"]: c for c in claims}
+
+    def claim(claim_id: str) -> dict[str, Any]:
+        if claim_id not in by_id:
+            raise ConfigError(
+                f"the overview quotes claim '{claim_id}', which has no result", path=technique.path
+            )
+        return by_id[claim_id]
+
+    def metric(stem: str, name: str) -> Any:
+        entry = results.entry(stem)
+        value = ((entry.metrics if entry else None) or {}).get(name)
+        if value is None:
+            raise ConfigError(
+                f"the overview quotes metric '{stem}.{name}', which has no value",
+                path=technique.path,
+            )
+        return value
+
+    return {
+        "technique": {
+            "slug": technique.slug,
+            "name": technique.name,
+            "descriptor": technique.descriptor,
+        },
+        "overview": {**OPTIONAL_OVERVIEW, **technique.overview},
+        "environment": results.environment.to_json() if results.environment else {},
+        "tutorial": _link_for(technique, project, Role.TUTORIAL),
+        "guide": _link_for(technique, project, Role.GUIDE),
+        "claims": claims,
+        "claim": claim,
+        "metric": metric,
+    }
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def _plot_name(index: int) -> str:
+    return f"overview_accuracy_vs_size_{index + 1}.svg"
+
+
+def render_files(technique: Technique, project: Project, results: ResultsFile) -> dict[Path, str]:
+    """Every file of a technique's overview: `overview.md` and its plots, by path."""
+    env = _environment()
+    ctx = context(technique, project, results)
+    tables, sources = _results_tables(technique, results)
+    plots: dict[str, str] = {}
+    for index, (table, rows) in enumerate(zip(tables, sources, strict=True)):
+        svg = accuracy_vs_size_svg(rows, table["title"])
+        table["plot"] = _plot_name(index) if svg else None
+        if svg:
+            plots[_plot_name(index)] = svg
+    ctx["results_tables"] = tables
+
+    def prose(text: str | None) -> str:
+        if not text:
+            return ""
+        try:
+            return env.from_string(text).render(ctx).strip()
+        except jinja2.TemplateError as error:
+            raise ConfigError(
+                f"overview prose does not render: {error}", path=technique.path
+            ) from error
+
+    ctx["prose"] = prose
+    template = env.from_string(
+        resources.files(__package__).joinpath("templates/overview.md.j2").read_text("utf-8")
+    )
+    try:
+        text = template.render(ctx)
+    except jinja2.TemplateError as error:
+        raise ConfigError(f"overview does not render: {error}", path=technique.path) from error
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    leftover = _PLACEHOLDER.search(re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL))
+    if leftover:
+        raise ConfigError(
+            f"the rendered overview still holds the placeholder '{leftover.group(0)}'",
+            path=technique.path,
+            hint="fill the [overview] value it comes from",
+        )
+    return {technique.folder / "overview.md": text} | {
+        technique.folder / name: svg for name, svg in plots.items()
+    }
+
+
+def render_overview(technique: Technique, project: Project, results: ResultsFile) -> str:
+    """The overview page text of one technique."""
+    return render_files(technique, project, results)[technique.folder / "overview.md"]
+
+
+def render(
+    pages: list[tuple[Technique, ResultsFile]], project: Project, *, check: bool = False
+) -> list[Path]:
+    """Write (or compare, with `check`) each technique's overview files; the paths that changed."""
+    files = [
+        item
+        for technique, results in pages
+        for item in render_files(technique, project, results).items()
+    ]
+    return sync_generated(files, check=check, relpath=project.relpath, command="tutorial-gen render")

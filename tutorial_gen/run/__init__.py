@@ -1,0 +1,1 @@
+"""Run: execute notebooks in fresh kernels, reuse what the cache knows, record the results."""

@@ -1,0 +1,104 @@
+"""Harvest: the metrics a notebook measured, read from its kernel's variables after the last cell.
+
+The run copy gets one extra last cell that reports the declared metrics as a custom MIME output,
+so the notebook itself never imports tutorial_gen (in Colab it does not exist).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nbformat
+
+from ..build import BuiltNotebook
+from ..model import Notebook, Tag
+
+METRICS_MIME = "application/vnd.tutorial-gen.metrics+json"
+
+HARVEST_SOURCE = """\
+def _tutorial_gen_value(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _tutorial_gen_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tutorial_gen_value(v) for v in value]
+    return {"__unsupported__": type(value).__name__}
+
+
+def _tutorial_gen_harvest(names):
+    found = {}
+    for name in names:
+        for key in (name, name + "_unmeasured_reason"):
+            if key in globals():
+                found[key] = _tutorial_gen_value(globals()[key])
+    return found
+
+
+from IPython.display import display as _tutorial_gen_display
+
+_tutorial_gen_display({%(mime)r: _tutorial_gen_harvest(%(names)r)}, raw=True)
+"""
+
+
+def run_copy(built: BuiltNotebook, metric_names: list[str]) -> nbformat.NotebookNode:
+    """The notebook as it runs: script lines recorded per cell, the harvest cell appended."""
+    notebook = nbformat.from_dict(json.loads(built.text))
+    for cell, line, tags in zip(notebook.cells, built.source_lines, built.tags, strict=True):
+        cell.metadata["tutorial_gen"] = {"line": line}
+        if tags:
+            cell.metadata["tags"] = list(tags)
+    harvest = nbformat.v4.new_code_cell(
+        HARVEST_SOURCE % {"mime": METRICS_MIME, "names": sorted(metric_names)},
+        id="tutorial-gen-harvest",
+    )
+    harvest.metadata["tags"] = [str(Tag.HARVEST)]
+    notebook.cells.append(harvest)
+    return notebook
+
+
+def harvested(notebook: nbformat.NotebookNode) -> dict[str, Any] | None:
+    """The metrics the harvest cell reported, or None if it reported nothing."""
+    for cell in reversed(notebook.cells):
+        if Tag.HARVEST in cell.metadata.get("tags", []):
+            for output in cell.get("outputs", []):
+                if METRICS_MIME in output.get("data", {}):
+                    return dict(output["data"][METRICS_MIME])
+    return None
+
+
+def cell_durations(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """{index, script line, seconds} of every executed code cell."""
+    rows = []
+    for index, cell in enumerate(notebook.cells):
+        duration = cell.metadata.get("papermill", {}).get("duration")
+        if cell.cell_type == "code" and duration is not None:
+            rows.append(
+                {
+                    "index": index,
+                    "line": cell.metadata.get("tutorial_gen", {}).get("line"),
+                    "seconds": round(float(duration), 3),
+                }
+            )
+    return rows
+
+
+def metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str | None:
+    """Why harvested metrics are unusable, or None when they are fine."""
+    if metrics is None:
+        return "the harvest cell produced no metrics"
+    missing = sorted(n for n in notebook.metrics if n not in metrics)
+    if missing:
+        return f"metrics never set: {', '.join(missing)}"
+    unsupported = sorted(
+        n for n, v in metrics.items() if isinstance(v, dict) and "__unsupported__" in v
+    )
+    if unsupported:
+        return (
+            f"metrics of unsupported type: {', '.join(unsupported)} "
+            "(use numbers, None, or lists of flat dicts)"
+        )
+    return None

@@ -1,0 +1,108 @@
+"""Preflight: static checks that save a run, from the script alone, before any kernel starts."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from ..build import ipython_to_python, parse_script
+from ..config import line_of
+from ..errors import ConfigError, did_you_mean
+from ..model import Marker, Notebook, Tag, Technique
+
+
+def assigned_names(source: str) -> set[str]:
+    """Every name the code assigns, at any depth (loops, `with`, walrus included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For | ast.NamedExpr):
+            targets = [node.target]
+        elif isinstance(node, ast.With):
+            targets = [item.optional_vars for item in node.items if item.optional_vars]
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def _normalise_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _parameters_cells(notebook: Notebook) -> list[Any]:
+    parsed, _ = parse_script(notebook.script)
+    return [c for c in parsed.cells if Tag.PARAMETERS in c.metadata.get("tags", [])]
+
+
+def parameter_names(notebook: Notebook) -> set[str]:
+    """The names the notebook's `parameters` cell assigns."""
+    return set(parameter_defaults(notebook))
+
+
+def parameter_defaults(notebook: Notebook) -> dict[str, Any]:
+    """The `parameters` cell as {name: value}: the full profile (None for a non-literal value)."""
+    cells = _parameters_cells(notebook)
+    defaults: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body if cells else []:
+        if isinstance(node, ast.Assign):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                value = None
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    defaults[target.id] = value
+    return defaults
+
+
+def _check_parameters(technique: Technique, notebook: Notebook, profile: str) -> None:
+    parameters = _parameters_cells(notebook)
+    overrides = notebook.parameters(profile)
+    if overrides and not parameters:
+        raise ConfigError(
+            f"profile '{profile}' of {notebook.script.name} sets parameters, but the "
+            "script has no cell tagged 'parameters'",
+            path=technique.path,
+            hint='tag the cell with `# %% tags=["parameters"]`',
+        )
+    declared = assigned_names(parameters[0].source) if parameters else set()
+    for name in overrides:
+        if name not in declared:
+            raise ConfigError(
+                f"profile '{profile}' sets '{name}', which the parameters cell of "
+                f"{notebook.script.name} does not define{did_you_mean(name, declared)}",
+                path=technique.path,
+                line=line_of(technique.path, name),
+            )
+
+
+def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
+    """Profile parameters exist, metrics are assigned, claim phrases are in the prose."""
+    _check_parameters(technique, notebook, profile)
+    parsed, _ = parse_script(notebook.script)
+    code = "\n".join(
+        ipython_to_python(c.source)
+        for c in parsed.cells
+        if c.cell_type == "code" and not c.source.strip().startswith(Marker.GENERATED)
+    )
+    assigned = assigned_names(code)
+    for name in notebook.metrics:
+        if name not in assigned:
+            raise ConfigError(
+                f"metric '{name}' is declared for {notebook.script.name}, but the "
+                f"script never assigns it{did_you_mean(name, assigned)}",
+                path=technique.path,
+                line=line_of(technique.path, name),
+            )
+    prose = _normalise_space("\n".join(c.source for c in parsed.cells if c.cell_type == "markdown"))
+    for claim in technique.claims:
+        if claim.notebook == notebook.stem and _normalise_space(claim.phrase) not in prose:
+            raise ConfigError(
+                f"claim '{claim.id}': the phrase \"{claim.phrase}\" does not appear "
+                f"in the prose of {notebook.script.name}",
+                path=technique.path,
+                line=claim.line,
+                hint="the claim must back a sentence the reader sees",
+            )

@@ -1,0 +1,304 @@
+"""Suite: run many notebooks: plan, shard, reuse cached results, execute (in parallel), record.
+
+Each notebook's entry is recorded as soon as it finishes, so a later notebook that cannot start,
+a crash or an interrupt never loses the results of those that finished before it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..build import BuiltNotebook, build_notebook
+from ..errors import ConfigError, ExecutionError, did_you_mean
+from ..model import (
+    CacheState,
+    ClaimOutcome,
+    ClaimStatus,
+    ProgressKind,
+    Project,
+    RunRequest,
+    RunStatus,
+    Technique,
+)
+from .cache import inputs_digest
+from .execute import NotebookRun, launch_kernel, run_notebook
+from .kernel import KernelLaunch
+from .plan import Job, plan, shard
+from .preflight import parameter_names, preflight
+from .progress import ProgressEvent, ProgressHook
+from .store import read_results, record, results_path
+
+
+@dataclass
+class TechniqueReport:
+    """The runs and claim outcomes of one technique in one profile."""
+
+    technique: Technique
+    profile: str
+    runs: list[NotebookRun]
+    claims: list[ClaimOutcome]
+    results_path: Path
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == RunStatus.OK for r in self.runs) and not any(
+            c.status == ClaimStatus.FAIL for c in self.claims
+        )
+
+
+class Pending(NamedTuple):
+    """A job the cache cannot answer: it runs."""
+
+    job: Job
+    digest: str
+    overrides: dict[str, Any]
+    built: BuiltNotebook
+
+
+def _cached(job: Job, digest: str, request: RunRequest, build_dir: Path) -> NotebookRun | None:
+    results = read_results(results_path(job.technique, request.profile, build_dir))
+    entry = results.entry(job.notebook.stem) if results else None
+    if entry is None or not entry.ok or entry.inputs != digest:
+        return None
+    executed = build_dir / job.technique.slug / request.profile / f"{job.notebook.stem}.ipynb"
+    return NotebookRun(
+        job.technique.slug,
+        job.notebook.stem,
+        job.notebook.script,
+        executed,
+        entry.status,
+        entry.wall_seconds,
+        metrics=entry.metrics,
+        parameters=entry.parameters,
+        cells=[c.to_json() for c in entry.cells],
+        inputs=digest,
+        cache=CacheState.HIT,
+        finished=entry.finished,
+    )
+
+
+_EVENTS: Any = None  # the progress queue of a worker process
+
+
+def _worker_init(events: Any) -> None:
+    global _EVENTS
+    _EVENTS = events
+
+
+def _execute(
+    pending: Pending,
+    project: Project,
+    request: RunRequest,
+    progress: ProgressHook | None = None,
+    launch: KernelLaunch | None = None,
+) -> NotebookRun:
+    """Run one job (in this process or in a worker, where progress goes to the queue)."""
+    if progress is None and _EVENTS is not None:
+        progress = _EVENTS.put
+    job = pending.job
+    run = run_notebook(
+        job.technique,
+        job.notebook,
+        project,
+        dataclasses.replace(request, overrides=pending.overrides),
+        progress=progress,
+        built=pending.built,
+        launch=launch,
+    )
+    run.inputs = pending.digest
+    return run
+
+
+def _check_overrides(jobs: list[Job], request: RunRequest) -> dict[str, set[str]]:
+    accepted = {job.label: parameter_names(job.notebook) for job in jobs}
+    for name in request.overrides:
+        if jobs and not any(name in names for names in accepted.values()):
+            known = set().union(*accepted.values())
+            raise ConfigError(
+                f"no selected notebook has a parameter '{name}'{did_you_mean(name, known)}",
+                hint="see the cell tagged 'parameters' of each script",
+            )
+    return accepted
+
+
+class _Recorder:
+    """Records each finished notebook into its technique's results file at once."""
+
+    def __init__(self, project: Project, request: RunRequest, build_dir: Path) -> None:
+        self.project, self.request, self.build_dir = project, request, build_dir
+        self.runs: dict[str, NotebookRun] = {}
+
+    def __call__(self, job: Job, run: NotebookRun) -> None:
+        self.runs[job.label] = run
+        if run.cache != CacheState.HIT:
+            path = results_path(job.technique, self.request.profile, self.build_dir)
+            entries = {run.stem: run.entry(self.project)}
+            record(job.technique, self.project, self.request.profile, path, entries,
+                   force=self.request.force)
+
+
+def run_suite(
+    selection: list[tuple[Technique, list[str] | None]],
+    project: Project,
+    request: RunRequest,
+    *,
+    progress: ProgressHook | None = None,
+) -> list[TechniqueReport]:
+    """Run the selected notebooks and record their results; one report per technique."""
+    build_dir = (request.build_dir or project.build_path).resolve()
+    request = dataclasses.replace(request, build_dir=build_dir)
+    jobs = plan(selection, request.profile, build_dir, request.force)
+    if request.shard:
+        jobs = shard(jobs, *request.shard)
+    accepted = _check_overrides(jobs, request)
+    recorder = _Recorder(project, request, build_dir)
+    with _LookAhead(request, build_dir) as ahead:
+        if jobs:  # boots while the cache is checked; wasted (and killed) if the job is a hit
+            ahead.launch(jobs[0])
+        pending = _check_cache(jobs, project, request, accepted, recorder, progress)
+        if request.jobs <= 1 or len(pending) <= 1:
+            for index, item in enumerate(pending):
+                launch = ahead.take(item.job)
+                if index + 1 < len(pending):  # the next kernel boots while this job runs
+                    ahead.launch(pending[index + 1].job)
+                recorder(item.job, _execute(item, project, request, progress, launch))
+        else:
+            ahead.discard()
+            _run_parallel(pending, project, request, progress, recorder)
+    reports = []
+    for technique, _ in selection:
+        mine = [recorder.runs[j.label] for j in jobs if j.technique.slug == technique.slug]
+        if not mine:
+            continue
+        path = results_path(technique, request.profile, build_dir)
+        entries = {run.stem: run.entry(project) for run in mine}
+        outcomes = record(technique, project, request.profile, path, entries, force=request.force)
+        reports.append(TechniqueReport(technique, request.profile, mine, outcomes, path))
+    return reports
+
+
+class _LookAhead:
+    """At most one kernel started ahead of its job, in a serial run in this environment, so that
+    it boots while the previous job runs (or while the cache is checked). Leaving the block kills
+    a kernel that no job took."""
+
+    def __init__(self, request: RunRequest, build_dir: Path) -> None:
+        self.enabled = request.jobs <= 1 and not request.clean_env
+        self.profile = request.profile
+        self.build_dir = build_dir
+        self.waiting: tuple[str, KernelLaunch] | None = None
+
+    def launch(self, job: Job) -> None:
+        if self.enabled:
+            self.discard()
+            try:
+                launch = launch_kernel(job.technique, job.notebook, self.profile, self.build_dir)
+            except ExecutionError:  # the job's own run tries again, and reports it if it is run
+                return
+            self.waiting = (job.label, launch)
+
+    def take(self, job: Job) -> KernelLaunch | None:
+        """The kernel launched for `job`, if any (the job's run then owns it)."""
+        if self.waiting and self.waiting[0] == job.label:
+            launch, self.waiting = self.waiting[1], None
+            return launch
+        self.discard()
+        return None
+
+    def discard(self) -> None:
+        if self.waiting:
+            self.waiting[1].discard()
+            self.waiting = None
+
+    def __enter__(self) -> _LookAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def _check_cache(
+    jobs: list[Job],
+    project: Project,
+    request: RunRequest,
+    accepted: dict[str, set[str]],
+    recorder: Callable[[Job, NotebookRun], None],
+    progress: ProgressHook | None,
+) -> list[Pending]:
+    """Preflight and build every job; record the cache hits, return the misses."""
+    pending: list[Pending] = []
+    for job in jobs:
+        preflight(job.technique, job.notebook, request.profile)
+        overrides = {k: v for k, v in request.overrides.items() if k in accepted[job.label]}
+        parameters = {**job.notebook.parameters(request.profile), **overrides}
+        built = build_notebook(job.notebook.script, project)
+        digest = inputs_digest(
+            built, request.profile, parameters, list(job.notebook.metrics), request.clean_env
+        )
+        assert request.build_dir is not None
+        hit = None if request.force else _cached(job, digest, request, request.build_dir)
+        if hit:
+            recorder(job, hit)
+            if progress:
+                progress(ProgressEvent(job.label, ProgressKind.CACHED, 0, 0, hit.wall_seconds))
+        else:
+            pending.append(Pending(job, digest, overrides, built))
+    return pending
+
+
+def _run_parallel(
+    pending: list[Pending],
+    project: Project,
+    request: RunRequest,
+    progress: ProgressHook | None,
+    recorder: Callable[[Job, NotebookRun], None],
+) -> None:
+    """Run jobs in worker processes, each kernel limited to its share of the cores."""
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+    threaded = dataclasses.replace(request, threads=max(1, (os.cpu_count() or 1) // request.jobs))
+    stop = threading.Event()
+
+    def relay() -> None:
+        while not stop.is_set() or not events.empty():
+            try:
+                event = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if progress:
+                progress(event)
+
+    relay_thread = threading.Thread(target=relay, daemon=True)
+    relay_thread.start()
+    try:
+        with ProcessPoolExecutor(
+            request.jobs, mp_context=context, initializer=_worker_init, initargs=(events,)
+        ) as pool:
+            futures = {pool.submit(_execute, item, project, threaded): item for item in pending}
+            for future in as_completed(futures):
+                recorder(futures[future].job, future.result())
+    finally:
+        stop.set()
+        relay_thread.join()
+
+
+def run_technique(
+    technique: Technique,
+    project: Project,
+    request: RunRequest,
+    *,
+    stems: list[str] | None = None,
+    progress: ProgressHook | None = None,
+) -> TechniqueReport:
+    """Run one technique's notebooks (all, or `stems`) and check its claims."""
+    [report] = run_suite([(technique, stems)], project, request, progress=progress)
+    return report

@@ -1,0 +1,1 @@
+"""Verify: claim expressions, claims decided against metrics, the contributors' checklist."""

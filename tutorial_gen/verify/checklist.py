@@ -1,0 +1,159 @@
+"""The TFMOT contributors' guide as a checklist: every component a new technique must bring,
+decided from its files, its committed full-profile results and its rendered overview.
+
+Each check is registered with its title and returns (passed, reason); the reasons say what is
+missing and what to do, so the checklist doubles as a to-do list for a technique author.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model import ClaimStatus, Marker, NotebookEntry, ResultRow, ResultsFile, Role, Technique
+from ..registry import Registry
+
+Outcome = tuple[bool, str]
+_PTQ = re.compile(r"int8|ptq|post[- ]training", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the checks look at: the technique, its full-profile results, its overview as it
+    renders now (or why it does not render), and which generated overview files are stale."""
+
+    technique: Technique
+    results: ResultsFile
+    overview: str | None
+    overview_error: str | None = None
+    stale: tuple[Path, ...] = ()
+
+    def entries(self, role: Role) -> list[tuple[str, NotebookEntry | None]]:
+        return [(n.stem, self.results.entry(n.stem)) for n in self.technique.with_role(role)]
+
+    def rows(self) -> list[ResultRow]:
+        return self.results.rows(n.stem for n in self.technique.with_role(Role.RESULTS))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One component of the guide: what it is, and how to decide it."""
+
+    title: str
+    decide: Callable[[Evidence], Outcome]
+
+
+CHECKS: Registry[Check] = Registry("check")
+
+
+def check(check_id: str, title: str) -> Callable[[Callable[[Evidence], Outcome]], Check]:
+    """Register a checklist item under `check_id`."""
+    return lambda decide: CHECKS.add(check_id, Check(title, decide))
+
+
+def _notebook_passes(evidence: Evidence, role: Role, what: str) -> Outcome:
+    entries = evidence.entries(role)
+    if not entries:
+        return False, f"no notebook with role '{role}' in technique.toml"
+    for stem, entry in entries:
+        if entry is None:
+            return False, f"{stem} has no full-profile result: run it with --profile full"
+        if not entry.ok:
+            return False, f"{stem} failed in its last full run: {entry.error}"
+    stems = {s for s, _ in entries}
+    failed = [
+        c.id
+        for c in evidence.results.claims
+        if c.status == ClaimStatus.FAIL and c.notebook in stems
+    ]
+    if failed:
+        return False, f"claims fail: {', '.join(failed)}"
+    return True, f"{', '.join(s for s, _ in entries)}: {what}"
+
+
+@check("overview", "overview page complete")
+def _overview(evidence: Evidence) -> Outcome:
+    if evidence.overview is None:
+        return False, evidence.overview_error or "the overview does not render"
+    if Marker.PLACEHOLDER in evidence.overview:
+        count = evidence.overview.count(Marker.PLACEHOLDER)
+        return False, f"{count} unfilled {Marker.PLACEHOLDER} places"
+    if evidence.stale:
+        names = ", ".join(p.name for p in evidence.stale)
+        return False, f"{names} out of date: run `tutorial-gen render`"
+    return True, "every template section filled, no placeholder, up to date"
+
+
+@check("tutorial", "end-to-end tutorial present and passing")
+def _tutorial(evidence: Evidence) -> Outcome:
+    return _notebook_passes(evidence, Role.TUTORIAL, "runs and its claims hold")
+
+
+@check("guide", "comprehensive guide present")
+def _guide(evidence: Evidence) -> Outcome:
+    return _notebook_passes(evidence, Role.GUIDE, "runs and its checks hold")
+
+
+@check("three-models", "results across at least three models")
+def _three_models(evidence: Evidence) -> Outcome:
+    models = sorted({str(r.model) for r in evidence.rows()})
+    if len(models) < 3:
+        return False, (
+            f"results rows cover {len(models)} model(s) ({', '.join(models) or 'none'}); "
+            "a results notebook must measure at least three architectures"
+        )
+    return True, f"{len(models)} models: {', '.join(models)}"
+
+
+@check("with-ptq", "results combined with post-training quantization")
+def _with_ptq(evidence: Evidence) -> Outcome:
+    rows = [r for r in evidence.rows() if _PTQ.search(str(r.config or ""))]
+    if not rows:
+        return (
+            False,
+            "no results row combined with post-training quantization (config naming int8 or PTQ)",
+        )
+    return True, f"{len(rows)} rows with post-training quantization"
+
+
+@check("deployment", "deployment metrics (size, latency, memory)")
+def _deployment(evidence: Evidence) -> Outcome:
+    rows = evidence.rows()
+    if not rows:
+        return False, "no results rows"
+    for key, name in (("size", "size"), ("latency_ms", "latency"), ("memory_bytes", "memory")):
+        missing = sum(1 for r in rows if getattr(r, key) is None)
+        if missing:
+            return False, f"{missing} of {len(rows)} rows lack {name} ({key})"
+    return True, f"size, latency and memory in all {len(rows)} rows"
+
+
+@check("hyperparameters", "hyperparameters recorded")
+def _hyperparameters(evidence: Evidence) -> Outcome:
+    for stem in evidence.technique.notebooks:
+        entry = evidence.results.entry(stem)
+        if entry is None or not entry.parameters:
+            return False, f"{stem}: no recorded parameters (run the full profile again)"
+    if any(
+        r.hyperparameter is None and "baseline" not in str(r.config or "").lower()
+        for r in evidence.rows()
+    ):
+        return False, "results rows without their critical hyperparameter"
+    return True, "every notebook's parameters recorded with its results"
+
+
+@check("references", "references present")
+def _references(evidence: Evidence) -> Outcome:
+    refs = evidence.technique.overview.get("references") or []
+    if not refs:
+        return False, "no [[overview.references]]"
+    if any(Marker.PLACEHOLDER in str(value) for ref in refs for value in ref.values()):
+        return False, f"references still hold {Marker.PLACEHOLDER} places"
+    return True, "; ".join(str(r.get("title")) for r in refs)
+
+
+def run_checklist(evidence: Evidence) -> list[tuple[str, bool, str]]:
+    """Every component of the contributors' guide: (title, present, reason)."""
+    return [(item.title, *item.decide(evidence)) for item in CHECKS.values()]
