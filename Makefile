@@ -16,6 +16,7 @@ notebooks: setup
 # Everything CI checks: lint, generated files up to date, the test suite (smoke runs included).
 test: setup
 	$(BIN)/ruff check tutorial_gen tests benchmarks notebooks
+	$(BIN)/ruff format --check tutorial_gen tests benchmarks notebooks
 	$(TG) build --check
 	$(TG) render --check
 	$(BIN)/python -m pytest

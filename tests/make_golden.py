@@ -20,7 +20,9 @@ def main() -> None:
     GOLDEN.mkdir(exist_ok=True)
     built = build_notebook(technique.notebooks["tiny"].script, project)
     (GOLDEN / "tiny.ipynb").write_text(built.text, encoding="utf-8")
-    (GOLDEN / "tiny_overview.md").write_text(render_overview(technique, project, load_results(technique)), encoding="utf-8")
+    (GOLDEN / "tiny_overview.md").write_text(
+        render_overview(technique, project, load_results(technique)), encoding="utf-8"
+    )
     for path, text in render_files(technique, project, load_results(technique)).items():
         if path.suffix == ".svg":
             (GOLDEN / f"tiny_{path.name}").write_text(text, encoding="utf-8")

@@ -189,13 +189,19 @@ def test_snippets_are_collapsed_form_cells_titled_with_their_source(project, tin
     built = build_notebook(tiny / "tiny.py", project)
     [cell] = [c for c in built.notebook.cells if "helpers.py" in c.source]
     first = cell.source.splitlines()[0]
-    assert first == "#@title Helpers shared by the fixture notebooks (from notebooks/_snippets/helpers.py)"
+    assert (
+        first
+        == "#@title Helpers shared by the fixture notebooks (from notebooks/_snippets/helpers.py)"
+    )
     assert cell.metadata["cellView"] == "form"
 
 
 def test_a_snippet_included_before_the_one_it_needs_is_an_error(project, tiny):
     _two_snippets(project, tiny, "uses", "base")
-    with pytest.raises(ScriptError, match="'uses' uses 'base_value' from snippet 'base', which is included after it") as caught:
+    with pytest.raises(
+        ScriptError,
+        match="'uses' uses 'base_value' from snippet 'base', which is included after it",
+    ) as caught:
         build_notebook(tiny / "tiny.py", project)
     assert caught.value.hint == "include base before uses"
     lines = (tiny / "tiny.py").read_text(encoding="utf-8").splitlines()

@@ -33,7 +33,10 @@ def test_an_import_the_setup_cell_misses_fails_only_in_a_clean_environment(proje
     )
     technique = load_technique(tiny)
     notebook = technique.notebooks["tiny"]
-    assert run_notebook(technique, notebook, project, RunRequest(build_dir=tmp_path / "own")).status == "ok"
+    assert (
+        run_notebook(technique, notebook, project, RunRequest(build_dir=tmp_path / "own")).status
+        == "ok"
+    )
     clean = run_notebook(
         technique, notebook, project, RunRequest(build_dir=tmp_path / "clean", clean_env=True)
     )

@@ -63,8 +63,11 @@ def test_new_technique_builds_and_runs(empty_repo, monkeypatch, tmp_path, capsys
     assert main(["build"]) == 0
     folder = empty_repo / "notebooks" / "weight_sharing"
     assert (folder / "overview.md").is_file()
-    report = run_technique(load_technique(folder), load_project(empty_repo), RunRequest(profile="smoke", build_dir=tmp_path / "build"
-    ))
+    report = run_technique(
+        load_technique(folder),
+        load_project(empty_repo),
+        RunRequest(profile="smoke", build_dir=tmp_path / "build"),
+    )
     assert all(run.status == "ok" for run in report.runs), [str(r.error) for r in report.runs]
     assert report.ok
     outcome = dict(

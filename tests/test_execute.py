@@ -26,7 +26,9 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def test_full_run_harvests_metrics_and_checks_claims(project, tiny, tmp_path):
     technique = load_technique(tiny)
-    report = run_technique(technique, project, RunRequest(profile="full", build_dir=tmp_path / "build"))
+    report = run_technique(
+        technique, project, RunRequest(profile="full", build_dir=tmp_path / "build")
+    )
     run, sweep = report.runs
     assert sweep.status == "ok" and len(sweep.metrics["results_rows"]) == 4
     assert run.status == "ok", run.error
@@ -45,7 +47,9 @@ def test_full_run_harvests_metrics_and_checks_claims(project, tiny, tmp_path):
 
 
 def test_smoke_profile_parameters_reach_the_kernel(project, tiny, tmp_path):
-    report = run_technique(load_technique(tiny), project, RunRequest(profile="smoke", build_dir=tmp_path / "build"))
+    report = run_technique(
+        load_technique(tiny), project, RunRequest(profile="smoke", build_dir=tmp_path / "build")
+    )
     assert report.runs[0].metrics["squared"] == 9  # start = 3 in the smoke profile
     assert report.results_path == tmp_path / "build" / "tiny" / "results" / "smoke.json"
     assert not (tiny / "results" / "smoke.json").exists()
@@ -54,7 +58,11 @@ def test_smoke_profile_parameters_reach_the_kernel(project, tiny, tmp_path):
 
 
 def test_a_false_claim_fails_the_run(project, tiny, tmp_path):
-    report = run_technique(load_technique(tiny), project, RunRequest(profile="full", build_dir=tmp_path / "b", overrides={"start": 2}))
+    report = run_technique(
+        load_technique(tiny),
+        project,
+        RunRequest(profile="full", build_dir=tmp_path / "b", overrides={"start": 2}),
+    )
     assert {c.id: c.status for c in report.claims}["four-x"] == "fail"
     assert not report.ok
 
@@ -82,7 +90,9 @@ def test_failing_cell_names_script_line_and_keeps_marked_notebook(project, tiny,
 
 def test_sources_are_never_modified(project, tiny, tmp_path):
     before = _digest(tiny)
-    run_technique(load_technique(tiny), project, RunRequest(profile="smoke", build_dir=tmp_path / "b"))
+    run_technique(
+        load_technique(tiny), project, RunRequest(profile="smoke", build_dir=tmp_path / "b")
+    )
     assert _digest(tiny) == before
 
 
@@ -94,7 +104,9 @@ def test_metric_never_set_fails_the_notebook(project, tiny, tmp_path):
         ),
         encoding="utf-8",
     )
-    report = run_technique(load_technique(tiny), project, RunRequest(profile="smoke", build_dir=tmp_path / "b"))
+    report = run_technique(
+        load_technique(tiny), project, RunRequest(profile="smoke", build_dir=tmp_path / "b")
+    )
     assert report.runs[0].status == "error"
     assert "metrics never set: not_measured" in str(report.runs[0].error)
 

@@ -16,7 +16,9 @@ def test_an_unknown_id_suggests_the_closest_and_lists_the_rest():
     registry: Registry[int] = Registry("widget")
     registry.add("gear", 1)
     registry.add("sprocket", 2)
-    with pytest.raises(ConfigError, match=r"unknown widget 'gaer' \(did you mean 'gear'\?\)") as caught:
+    with pytest.raises(
+        ConfigError, match=r"unknown widget 'gaer' \(did you mean 'gear'\?\)"
+    ) as caught:
         registry["gaer"]
     assert caught.value.hint == "widgets: gear, sprocket"
     assert registry["gear"] == 1 and list(registry) == ["gear", "sprocket"]

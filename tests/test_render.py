@@ -38,9 +38,7 @@ def _overview(project, tiny):
 
 
 def test_matches_golden_overview(project, tiny):
-    assert _overview(project, tiny) == (
-        GOLDEN / "tiny_overview.md"
-    ).read_text(encoding="utf-8")
+    assert _overview(project, tiny) == (GOLDEN / "tiny_overview.md").read_text(encoding="utf-8")
 
 
 def test_every_template_section_is_there(project, tiny):

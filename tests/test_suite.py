@@ -226,7 +226,9 @@ def test_a_run_that_reuses_everything_keeps_the_environment_stamp(project, tiny,
 @pytest.mark.parametrize(
     "text", ['{"schema": 1, "technique": "tiny"', "<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> x\n"]
 )
-def test_a_corrupt_results_file_is_an_error_never_replaced(repo, tmp_path, monkeypatch, capsys, text):
+def test_a_corrupt_results_file_is_an_error_never_replaced(
+    repo, tmp_path, monkeypatch, capsys, text
+):
     monkeypatch.chdir(repo)
     build = tmp_path / "build"
     assert main(["run", "notebooks/tiny", "--build-dir", str(build)]) == 0

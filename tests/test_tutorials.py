@@ -42,9 +42,7 @@ def test_pruning_smoke_claims_fail_when_nothing_is_pruned(tmp_path):
     report = run_technique(
         technique,
         PROJECT,
-        RunRequest(
-            build_dir=tmp_path, overrides={"initial_sparsity": 0.0, "final_sparsity": 0.0}
-        ),
+        RunRequest(build_dir=tmp_path, overrides={"initial_sparsity": 0.0, "final_sparsity": 0.0}),
         stems=["pruning_with_keras"],
     )
     assert [run.status for run in report.runs] == ["ok"]

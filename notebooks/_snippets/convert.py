@@ -11,7 +11,9 @@ import tensorflow as tf
 CONVERSION_MODES = ("float", "dynamic", "float16", "int8")
 
 
-def to_tflite(model, mode: str = "float", representative=None, representative_samples: int = 100) -> bytes:
+def to_tflite(
+    model, mode: str = "float", representative=None, representative_samples: int = 100
+) -> bytes:
     """Convert a Keras model to a TFLite flatbuffer.
 
     float: no optimization. dynamic: `Optimize.DEFAULT`, int8 weights (for a quantization-aware
@@ -49,8 +51,15 @@ def save_bytes(data: bytes, folder: str, name: str) -> str:
     return path
 
 
-def measure_tflite(tflite_model: bytes, x_test, y_test, folder: str, name: str,
-                   latency_runs: int = 200, memory: bool = True) -> dict:
+def measure_tflite(
+    tflite_model: bytes,
+    x_test,
+    y_test,
+    folder: str,
+    name: str,
+    latency_runs: int = 200,
+    memory: bool = True,
+) -> dict:
     """Every deployment metric of one `.tflite` model, under the definitions of docs/authoring.md."""
     path = save_bytes(tflite_model, folder, name)
     latency = tflite_latency(tflite_model, x_test[0], runs=latency_runs)
@@ -65,7 +74,9 @@ def measure_tflite(tflite_model: bytes, x_test, y_test, folder: str, name: str,
     }
 
 
-def results_row(model_name: str, config: str, hyperparameter, measured: dict, baseline: dict) -> dict:
+def results_row(
+    model_name: str, config: str, hyperparameter, measured: dict, baseline: dict
+) -> dict:
     """One row of a results notebook (`results_rows`): this configuration beside its float baseline."""
     return {
         "model": model_name,

@@ -7,8 +7,18 @@ mobile-style (depthwise-separable) architecture, so results cover more than one 
 import numpy as np
 import tf_keras as keras
 
-CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+CLASS_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 def load_fashion_mnist(train_samples: int = 60000):
@@ -21,39 +31,48 @@ def load_fashion_mnist(train_samples: int = 60000):
 
 def tutorial_cnn() -> keras.Model:
     """The TFMOT tutorials' CNN: one 3x3 convolution with 12 filters, max pooling, a dense classifier."""
-    return keras.Sequential([
-        keras.layers.InputLayer(input_shape=(28, 28)),
-        keras.layers.Reshape(target_shape=(28, 28, 1)),
-        keras.layers.Conv2D(12, kernel_size=(3, 3), activation="relu"),
-        keras.layers.MaxPooling2D(pool_size=(2, 2)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10),
-    ], name="tutorial_cnn")
+    return keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=(28, 28)),
+            keras.layers.Reshape(target_shape=(28, 28, 1)),
+            keras.layers.Conv2D(12, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ],
+        name="tutorial_cnn",
+    )
 
 
 def mlp() -> keras.Model:
     """A dense-only network: 784 -> 128 -> 10."""
-    return keras.Sequential([
-        keras.layers.InputLayer(input_shape=(28, 28)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(10),
-    ], name="mlp")
+    return keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=(28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10),
+        ],
+        name="mlp",
+    )
 
 
 def separable_cnn() -> keras.Model:
     """A small mobile-style network: a strided convolution, then depthwise + pointwise blocks."""
-    return keras.Sequential([
-        keras.layers.InputLayer(input_shape=(28, 28)),
-        keras.layers.Reshape(target_shape=(28, 28, 1)),
-        keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
-        keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
-        keras.layers.Conv2D(32, 1, activation="relu"),
-        keras.layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu"),
-        keras.layers.Conv2D(64, 1, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(10),
-    ], name="separable_cnn")
+    return keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=(28, 28)),
+            keras.layers.Reshape(target_shape=(28, 28, 1)),
+            keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
+            keras.layers.Conv2D(32, 1, activation="relu"),
+            keras.layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2D(64, 1, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10),
+        ],
+        name="separable_cnn",
+    )
 
 
 ARCHITECTURES = {"Tutorial CNN": tutorial_cnn, "MLP": mlp, "Separable CNN": separable_cnn}

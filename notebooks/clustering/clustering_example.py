@@ -104,8 +104,9 @@ print(f"files go to {workdir}")
 # %%
 baseline_model = compile_for_training(tutorial_cnn())
 baseline_model.summary()
-baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                   validation_split=0.1, verbose=2)
+baseline_model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, validation_split=0.1, verbose=2
+)
 
 # %% [markdown]
 # ## Save and measure the baseline now
@@ -133,11 +134,14 @@ baseline_tflite_zipped_bytes = zipped_size(baseline_tflite_path)
 
 baseline_dense_kernel = baseline_model.layers[-1].kernel.numpy().copy()
 
-show_table(["baseline", "value"], [
-    ["Keras test accuracy", f"{baseline_accuracy:.2%}"],
-    [".h5 bytes (zipped)", f"{baseline_h5_bytes:,} ({baseline_h5_zipped_bytes:,})"],
-    [".tflite bytes (zipped)", f"{baseline_tflite_bytes:,} ({baseline_tflite_zipped_bytes:,})"],
-])
+show_table(
+    ["baseline", "value"],
+    [
+        ["Keras test accuracy", f"{baseline_accuracy:.2%}"],
+        [".h5 bytes (zipped)", f"{baseline_h5_bytes:,} ({baseline_h5_zipped_bytes:,})"],
+        [".tflite bytes (zipped)", f"{baseline_tflite_bytes:,} ({baseline_tflite_zipped_bytes:,})"],
+    ],
+)
 
 # %% [markdown]
 # Zipping hardly shrinks the baseline: trained float weights are all different, and to a compressor
@@ -171,8 +175,10 @@ clustered_model.summary()
 
 # %%
 clustered_before_finetuning_accuracy = keras_accuracy(clustered_model, x_test, y_test)
-print(f"baseline {baseline_accuracy:.2%}, clustered before fine-tuning "
-      f"{clustered_before_finetuning_accuracy:.2%}")
+print(
+    f"baseline {baseline_accuracy:.2%}, clustered before fine-tuning "
+    f"{clustered_before_finetuning_accuracy:.2%}"
+)
 
 # %% [markdown]
 # ## Fine-tune
@@ -181,17 +187,32 @@ print(f"baseline {baseline_accuracy:.2%}, clustered before fine-tuning "
 # in a cluster are summed to update its centroid, and weights may change cluster along the way.
 
 # %%
-clustered_model.fit(x_train, y_train, batch_size=batch_size, epochs=clustering_epochs,
-                    validation_split=0.1, verbose=2)
+clustered_model.fit(
+    x_train,
+    y_train,
+    batch_size=batch_size,
+    epochs=clustering_epochs,
+    validation_split=0.1,
+    verbose=2,
+)
 clustered_accuracy = keras_accuracy(clustered_model, x_test, y_test)
 
-show_table(["model", "Keras test accuracy", "change"], [
-    ["baseline", f"{baseline_accuracy:.2%}", ""],
-    ["clustered, before fine-tuning", f"{clustered_before_finetuning_accuracy:.2%}",
-     f"{100 * (clustered_before_finetuning_accuracy - baseline_accuracy):+.2f} points"],
-    ["clustered, fine-tuned", f"{clustered_accuracy:.2%}",
-     f"{100 * (clustered_accuracy - baseline_accuracy):+.2f} points"],
-])
+show_table(
+    ["model", "Keras test accuracy", "change"],
+    [
+        ["baseline", f"{baseline_accuracy:.2%}", ""],
+        [
+            "clustered, before fine-tuning",
+            f"{clustered_before_finetuning_accuracy:.2%}",
+            f"{100 * (clustered_before_finetuning_accuracy - baseline_accuracy):+.2f} points",
+        ],
+        [
+            "clustered, fine-tuned",
+            f"{clustered_accuracy:.2%}",
+            f"{100 * (clustered_accuracy - baseline_accuracy):+.2f} points",
+        ],
+    ],
+)
 
 # %% [markdown]
 # After fine-tuning, the clustered model is within 1 point of the baseline's accuracy: a minimal
@@ -221,17 +242,23 @@ clustered_tflite_path = save_bytes(clustered_tflite, workdir, "clustered.tflite"
 clustered_tflite_bytes = file_size(clustered_tflite_path)
 clustered_tflite_zipped_bytes = zipped_size(clustered_tflite_path)
 
-show_table(["file", "bytes", "zipped bytes", "zipped: times smaller than baseline .h5"], [
-    [name, f"{raw:,}", f"{zipped:,}", f"{baseline_h5_zipped_bytes / zipped:.2f}x"]
-    for name, raw, zipped in [
-        ("baseline .h5", baseline_h5_bytes, baseline_h5_zipped_bytes),
-        ("clustered .h5, with wrappers", clustered_unstripped_h5_bytes,
-         clustered_unstripped_h5_zipped_bytes),
-        ("clustered .h5, stripped", clustered_h5_bytes, clustered_h5_zipped_bytes),
-        ("baseline .tflite", baseline_tflite_bytes, baseline_tflite_zipped_bytes),
-        ("clustered .tflite", clustered_tflite_bytes, clustered_tflite_zipped_bytes),
-    ]
-])
+show_table(
+    ["file", "bytes", "zipped bytes", "zipped: times smaller than baseline .h5"],
+    [
+        [name, f"{raw:,}", f"{zipped:,}", f"{baseline_h5_zipped_bytes / zipped:.2f}x"]
+        for name, raw, zipped in [
+            ("baseline .h5", baseline_h5_bytes, baseline_h5_zipped_bytes),
+            (
+                "clustered .h5, with wrappers",
+                clustered_unstripped_h5_bytes,
+                clustered_unstripped_h5_zipped_bytes,
+            ),
+            ("clustered .h5, stripped", clustered_h5_bytes, clustered_h5_zipped_bytes),
+            ("baseline .tflite", baseline_tflite_bytes, baseline_tflite_zipped_bytes),
+            ("clustered .tflite", clustered_tflite_bytes, clustered_tflite_zipped_bytes),
+        ]
+    ],
+)
 
 # %% [markdown]
 # On disk, the clustered `.tflite` has exactly as many bytes as the baseline `.tflite`, and the
@@ -250,11 +277,18 @@ show_table(["file", "bytes", "zipped bytes", "zipped: times smaller than baselin
 # %%
 baseline_kernels = tflite_kernels(baseline_tflite)
 clustered_kernels = tflite_kernels(clustered_tflite)
-show_table(["kernel in the .tflite", "shape", "distinct values, baseline", "distinct values, clustered"], [
-    [name, tuple(kernel.shape), f"{unique_values(baseline_kernels[name]):,}",
-     f"{unique_values(kernel):,}"]
-    for name, kernel in clustered_kernels.items()
-])
+show_table(
+    ["kernel in the .tflite", "shape", "distinct values, baseline", "distinct values, clustered"],
+    [
+        [
+            name,
+            tuple(kernel.shape),
+            f"{unique_values(baseline_kernels[name]):,}",
+            f"{unique_values(kernel):,}",
+        ]
+        for name, kernel in clustered_kernels.items()
+    ],
+)
 max_unique_values_per_kernel = max(unique_values(k) for k in clustered_kernels.values())
 baseline_max_unique_values_per_kernel = max(unique_values(k) for k in baseline_kernels.values())
 print(f"most distinct values in any clustered kernel: {max_unique_values_per_kernel}")
@@ -290,29 +324,49 @@ plt.show()
 
 # %%
 clustered_quantized_tflite = to_tflite(stripped_model, "dynamic")
-clustered_quantized_tflite_path = save_bytes(clustered_quantized_tflite, workdir,
-                                             "clustered_quantized.tflite")
+clustered_quantized_tflite_path = save_bytes(
+    clustered_quantized_tflite, workdir, "clustered_quantized.tflite"
+)
 clustered_quantized_tflite_bytes = file_size(clustered_quantized_tflite_path)
 clustered_quantized_tflite_zipped_bytes = zipped_size(clustered_quantized_tflite_path)
 
 quantized_kernels = tflite_kernels(clustered_quantized_tflite)
-show_table(["kernel in the quantized .tflite", "dtype", "distinct values", "most distinct values in one output channel"], [
-    [name, str(kernel.dtype), unique_values(kernel),
-     max(unique_values(channel) for channel in kernel)]
-    for name, kernel in quantized_kernels.items()
-])
+show_table(
+    [
+        "kernel in the quantized .tflite",
+        "dtype",
+        "distinct values",
+        "most distinct values in one output channel",
+    ],
+    [
+        [
+            name,
+            str(kernel.dtype),
+            unique_values(kernel),
+            max(unique_values(channel) for channel in kernel),
+        ]
+        for name, kernel in quantized_kernels.items()
+    ],
+)
 quantized_max_unique_values_per_channel = max(
-    unique_values(channel) for kernel in quantized_kernels.values() for channel in kernel)
+    unique_values(channel) for kernel in quantized_kernels.values() for channel in kernel
+)
 
-show_table(["file", "bytes", "zipped bytes", "zipped: times smaller than baseline .h5"], [
-    [name, f"{raw:,}", f"{zipped:,}", f"{baseline_h5_zipped_bytes / zipped:.2f}x"]
-    for name, raw, zipped in [
-        ("baseline .h5", baseline_h5_bytes, baseline_h5_zipped_bytes),
-        ("clustered .tflite", clustered_tflite_bytes, clustered_tflite_zipped_bytes),
-        ("clustered + quantized .tflite", clustered_quantized_tflite_bytes,
-         clustered_quantized_tflite_zipped_bytes),
-    ]
-])
+show_table(
+    ["file", "bytes", "zipped bytes", "zipped: times smaller than baseline .h5"],
+    [
+        [name, f"{raw:,}", f"{zipped:,}", f"{baseline_h5_zipped_bytes / zipped:.2f}x"]
+        for name, raw, zipped in [
+            ("baseline .h5", baseline_h5_bytes, baseline_h5_zipped_bytes),
+            ("clustered .tflite", clustered_tflite_bytes, clustered_tflite_zipped_bytes),
+            (
+                "clustered + quantized .tflite",
+                clustered_quantized_tflite_bytes,
+                clustered_quantized_tflite_zipped_bytes,
+            ),
+        ]
+    ],
+)
 
 # %% [markdown]
 # The converter quantizes each output channel of a kernel with its own scale, so a whole kernel
@@ -329,11 +383,14 @@ baseline_tflite_accuracy = tflite_accuracy(baseline_tflite, x_test, y_test)
 clustered_tflite_accuracy = tflite_accuracy(clustered_tflite, x_test, y_test)
 clustered_quantized_tflite_accuracy = tflite_accuracy(clustered_quantized_tflite, x_test, y_test)
 
-show_table(["model", "Keras", "TFLite (LiteRT)"], [
-    ["baseline", f"{baseline_accuracy:.2%}", f"{baseline_tflite_accuracy:.2%}"],
-    ["clustered", f"{clustered_accuracy:.2%}", f"{clustered_tflite_accuracy:.2%}"],
-    ["clustered + quantized", "", f"{clustered_quantized_tflite_accuracy:.2%}"],
-])
+show_table(
+    ["model", "Keras", "TFLite (LiteRT)"],
+    [
+        ["baseline", f"{baseline_accuracy:.2%}", f"{baseline_tflite_accuracy:.2%}"],
+        ["clustered", f"{clustered_accuracy:.2%}", f"{clustered_tflite_accuracy:.2%}"],
+        ["clustered + quantized", "", f"{clustered_quantized_tflite_accuracy:.2%}"],
+    ],
+)
 
 # %% [markdown]
 # The clustered TFLite model scores within 0.1 point of the clustered Keras model, so the
@@ -346,28 +403,60 @@ show_table(["model", "Keras", "TFLite (LiteRT)"], [
 summary = [
     ("baseline .h5", baseline_accuracy, baseline_h5_bytes, baseline_h5_zipped_bytes),
     ("clustered .h5, stripped", clustered_accuracy, clustered_h5_bytes, clustered_h5_zipped_bytes),
-    ("baseline .tflite", baseline_tflite_accuracy, baseline_tflite_bytes,
-     baseline_tflite_zipped_bytes),
-    ("clustered .tflite", clustered_tflite_accuracy, clustered_tflite_bytes,
-     clustered_tflite_zipped_bytes),
-    ("clustered + quantized .tflite", clustered_quantized_tflite_accuracy,
-     clustered_quantized_tflite_bytes, clustered_quantized_tflite_zipped_bytes),
+    (
+        "baseline .tflite",
+        baseline_tflite_accuracy,
+        baseline_tflite_bytes,
+        baseline_tflite_zipped_bytes,
+    ),
+    (
+        "clustered .tflite",
+        clustered_tflite_accuracy,
+        clustered_tflite_bytes,
+        clustered_tflite_zipped_bytes,
+    ),
+    (
+        "clustered + quantized .tflite",
+        clustered_quantized_tflite_accuracy,
+        clustered_quantized_tflite_bytes,
+        clustered_quantized_tflite_zipped_bytes,
+    ),
 ]
-show_table(["model", "test accuracy", "bytes", "zipped bytes", "zipped: times smaller than baseline .h5"], [
-    [name, f"{accuracy:.2%}", f"{raw:,}", f"{zipped:,}", f"{baseline_h5_zipped_bytes / zipped:.2f}x"]
-    for name, accuracy, raw, zipped in summary
-])
+show_table(
+    ["model", "test accuracy", "bytes", "zipped bytes", "zipped: times smaller than baseline .h5"],
+    [
+        [
+            name,
+            f"{accuracy:.2%}",
+            f"{raw:,}",
+            f"{zipped:,}",
+            f"{baseline_h5_zipped_bytes / zipped:.2f}x",
+        ]
+        for name, accuracy, raw, zipped in summary
+    ],
+)
 
 # %%
 positions = np.arange(len(summary))
 fig, ax = plt.subplots(figsize=(9, 4))
-ax.bar(positions - 0.2, [raw / 1024 for _, _, raw, _ in summary], width=0.4, label="on disk",
-       color="#b0b0b0")
-bars = ax.bar(positions + 0.2, [zipped / 1024 for _, _, _, zipped in summary], width=0.4,
-              label="zipped", color="#1f77b4")
+ax.bar(
+    positions - 0.2,
+    [raw / 1024 for _, _, raw, _ in summary],
+    width=0.4,
+    label="on disk",
+    color="#b0b0b0",
+)
+bars = ax.bar(
+    positions + 0.2,
+    [zipped / 1024 for _, _, _, zipped in summary],
+    width=0.4,
+    label="zipped",
+    color="#1f77b4",
+)
 ax.bar_label(bars, fmt="%.0f", fontsize=8)
-ax.set_xticks(positions, [name.replace(" .", "\n.").replace(", ", "\n") for name, *_ in summary],
-              fontsize=8)
+ax.set_xticks(
+    positions, [name.replace(" .", "\n.").replace(", ", "\n") for name, *_ in summary], fontsize=8
+)
 ax.set_ylabel("KiB")
 ax.set_title("Model size: clustering pays off once the file is compressed")
 ax.legend()

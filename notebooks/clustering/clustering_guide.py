@@ -85,8 +85,9 @@ workdir = tempfile.mkdtemp(prefix="clustering_guide_")
 (x_train, y_train), (x_test, y_test) = load_fashion_mnist(train_samples)
 
 baseline_model = compile_for_training(tutorial_cnn())
-baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                   validation_split=0.1, verbose=2)
+baseline_model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, validation_split=0.1, verbose=2
+)
 baseline_accuracy = keras_accuracy(baseline_model, x_test, y_test)
 baseline_path = os.path.join(workdir, "baseline.h5")
 keras.models.save_model(baseline_model, baseline_path, include_optimizer=False)
@@ -101,15 +102,24 @@ def fresh_baseline():
 def fine_tune(model, epochs=None):
     """The short, low learning-rate fine-tuning every section uses."""
     compile_for_training(model, learning_rate=finetune_learning_rate)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs or finetune_epochs,
-              validation_split=0.1, verbose=2)
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs or finetune_epochs,
+        validation_split=0.1,
+        verbose=2,
+    )
     return model
 
 
 def kernel_values(model):
     """Distinct values in each kernel of a (stripped) Keras model, by layer name."""
-    return {layer.name: unique_values(layer.kernel.numpy())
-            for layer in model.layers if hasattr(layer, "kernel")}
+    return {
+        layer.name: unique_values(layer.kernel.numpy())
+        for layer in model.layers
+        if hasattr(layer, "kernel")
+    }
 
 
 # %% [markdown]
@@ -126,21 +136,29 @@ whole_model = tfmot.clustering.keras.cluster_weights(
     number_of_clusters=number_of_clusters,
     cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS,
 )
-show_table(["layer", "wrapper", "clustered weights"], [
-    [layer.name, type(layer).__name__, ", ".join(layer.cluster_centroids) or "none"]
-    for layer in whole_model.layers
-])
+show_table(
+    ["layer", "wrapper", "clustered weights"],
+    [
+        [layer.name, type(layer).__name__, ", ".join(layer.cluster_centroids) or "none"]
+        for layer in whole_model.layers
+    ],
+)
 clustered_layers = [layer.layer.name for layer in whole_model.layers if layer.cluster_centroids]
-assert clustered_layers == [layer.name for layer in baseline_model.layers if hasattr(layer, "kernel")]
+assert clustered_layers == [
+    layer.name for layer in baseline_model.layers if hasattr(layer, "kernel")
+]
 
 fine_tune(whole_model)
 whole_model_accuracy = keras_accuracy(whole_model, x_test, y_test)
 whole_model_tflite = to_tflite(tfmot.clustering.keras.strip_clustering(whole_model))
 whole_model_max_unique_values = max(
-    unique_values(kernel) for kernel in tflite_kernels(whole_model_tflite).values())
+    unique_values(kernel) for kernel in tflite_kernels(whole_model_tflite).values()
+)
 assert whole_model_max_unique_values <= number_of_clusters
-print(f"accuracy {whole_model_accuracy:.2%} (baseline {baseline_accuracy:.2%}); "
-      f"most distinct values in a .tflite kernel: {whole_model_max_unique_values}")
+print(
+    f"accuracy {whole_model_accuracy:.2%} (baseline {baseline_accuracy:.2%}); "
+    f"most distinct values in a .tflite kernel: {whole_model_max_unique_values}"
+)
 
 # %% [markdown]
 # The convolution and the dense kernel are clustered, and after `strip_clustering` and conversion no kernel of the `.tflite`
@@ -153,18 +171,22 @@ print(f"accuracy {whole_model_accuracy:.2%} (baseline {baseline_accuracy:.2%}); 
 # `clone_function` that wraps those layers and returns the others unchanged. It works the same for
 # Sequential and Functional models.
 
+
 # %%
 def cluster_dense_only(layer):
     if isinstance(layer, keras.layers.Dense):
         return tfmot.clustering.keras.cluster_weights(
-            layer, number_of_clusters=number_of_clusters,
-            cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS)
+            layer,
+            number_of_clusters=number_of_clusters,
+            cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS,
+        )
     return layer
 
 
 # A Sequential model.
-some_layers_sequential = keras.models.clone_model(fresh_baseline(),
-                                                  clone_function=cluster_dense_only)
+some_layers_sequential = keras.models.clone_model(
+    fresh_baseline(), clone_function=cluster_dense_only
+)
 
 # The same network written as a Functional model.
 inputs = keras.Input(shape=(28, 28))
@@ -174,8 +196,9 @@ features = keras.layers.MaxPooling2D(2)(features)
 outputs = keras.layers.Dense(10)(keras.layers.Flatten()(features))
 functional_model = keras.Model(inputs, outputs)
 functional_model.set_weights(fresh_baseline().get_weights())
-some_layers_functional = keras.models.clone_model(functional_model,
-                                                  clone_function=cluster_dense_only)
+some_layers_functional = keras.models.clone_model(
+    functional_model, clone_function=cluster_dense_only
+)
 
 for name, model in [("Sequential", some_layers_sequential), ("Functional", some_layers_functional)]:
     print(name, [type(layer).__name__ for layer in model.layers])
@@ -207,40 +230,58 @@ assert some_layers_dense_unique_values <= number_of_clusters < some_layers_conv_
 
 # %%
 keras.utils.set_random_seed(seed)
-two_conv = compile_for_training(keras.Sequential([
-    keras.layers.InputLayer(input_shape=(28, 28)),
-    keras.layers.Reshape((28, 28, 1)),
-    keras.layers.Conv2D(12, 3, activation="relu", name="conv_a"),
-    keras.layers.MaxPooling2D(2),
-    keras.layers.Conv2D(16, 3, activation="relu", name="conv_b"),
-    keras.layers.MaxPooling2D(2),
-    keras.layers.Flatten(),
-    keras.layers.Dense(10, name="classifier"),
-]))
-two_conv.fit(x_train, y_train, batch_size=batch_size, epochs=max(1, baseline_epochs // 2),
-             validation_split=0.1, verbose=2)
+two_conv = compile_for_training(
+    keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=(28, 28)),
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.Conv2D(12, 3, activation="relu", name="conv_a"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(16, 3, activation="relu", name="conv_b"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, name="classifier"),
+        ]
+    )
+)
+two_conv.fit(
+    x_train,
+    y_train,
+    batch_size=batch_size,
+    epochs=max(1, baseline_epochs // 2),
+    validation_split=0.1,
+    verbose=2,
+)
 
 
 def cluster_conv_b_per_channel(layer):
     if layer.name == "conv_b":
         return tfmot.clustering.keras.cluster_weights(
-            layer, number_of_clusters=per_channel_clusters,
+            layer,
+            number_of_clusters=per_channel_clusters,
             cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS,
-            cluster_per_channel=True)
+            cluster_per_channel=True,
+        )
     return layer
 
 
-per_channel_model = fine_tune(keras.models.clone_model(
-    two_conv, clone_function=cluster_conv_b_per_channel))
+per_channel_model = fine_tune(
+    keras.models.clone_model(two_conv, clone_function=cluster_conv_b_per_channel)
+)
 per_channel_tflite = to_tflite(tfmot.clustering.keras.strip_clustering(per_channel_model))
-conv_b_kernel = next(kernel for name, kernel in tflite_kernels(per_channel_tflite).items()
-                     if "conv_b" in name)
-per_channel_unique_values = [unique_values(channel) for channel in conv_b_kernel]  # axis 0 = output channel
+conv_b_kernel = next(
+    kernel for name, kernel in tflite_kernels(per_channel_tflite).items() if "conv_b" in name
+)
+per_channel_unique_values = [
+    unique_values(channel) for channel in conv_b_kernel
+]  # axis 0 = output channel
 per_channel_max_unique_values = max(per_channel_unique_values)
 per_channel_kernel_unique_values = unique_values(conv_b_kernel)
-print(f"conv_b in the .tflite: shape {conv_b_kernel.shape}, "
-      f"{per_channel_kernel_unique_values} distinct values in all, "
-      f"per output channel: {per_channel_unique_values}")
+print(
+    f"conv_b in the .tflite: shape {conv_b_kernel.shape}, "
+    f"{per_channel_kernel_unique_values} distinct values in all, "
+    f"per output channel: {per_channel_unique_values}"
+)
 assert per_channel_max_unique_values <= per_channel_clusters < per_channel_kernel_unique_values
 
 # %% [markdown]
@@ -262,6 +303,7 @@ assert per_channel_max_unique_values <= per_channel_clusters < per_channel_kerne
 # Here is a dense layer with a learned scale per output: you cluster its kernel but not its
 # scales, which are few and sensitive.
 
+
 # %%
 class ScaledDense(keras.layers.Layer, tfmot.clustering.keras.ClusterableLayer):
     """y = (x @ kernel) * scale + bias."""
@@ -271,8 +313,9 @@ class ScaledDense(keras.layers.Layer, tfmot.clustering.keras.ClusterableLayer):
         self.units = units
 
     def build(self, input_shape):
-        self.kernel = self.add_weight("kernel", shape=(input_shape[-1], self.units),
-                                      initializer="glorot_uniform")
+        self.kernel = self.add_weight(
+            "kernel", shape=(input_shape[-1], self.units), initializer="glorot_uniform"
+        )
         self.scale = self.add_weight("scale", shape=(self.units,), initializer="ones")
         self.bias = self.add_weight("bias", shape=(self.units,), initializer="zeros")
         super().build(input_shape)  # marks the layer built: strip_clustering builds it itself
@@ -288,24 +331,33 @@ class ScaledDense(keras.layers.Layer, tfmot.clustering.keras.ClusterableLayer):
 
 
 keras.utils.set_random_seed(seed)
-custom_model = compile_for_training(keras.Sequential([
-    keras.layers.InputLayer(input_shape=(28, 28)),
-    keras.layers.Flatten(),
-    ScaledDense(64, name="scaled_dense"),
-    keras.layers.ReLU(),
-    keras.layers.Dense(10),
-]))
-custom_model.fit(x_train, y_train, batch_size=batch_size, epochs=1, validation_split=0.1,
-                 verbose=2)
-custom_clustered = fine_tune(tfmot.clustering.keras.cluster_weights(
-    custom_model, number_of_clusters=number_of_clusters,
-    cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS))
+custom_model = compile_for_training(
+    keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=(28, 28)),
+            keras.layers.Flatten(),
+            ScaledDense(64, name="scaled_dense"),
+            keras.layers.ReLU(),
+            keras.layers.Dense(10),
+        ]
+    )
+)
+custom_model.fit(x_train, y_train, batch_size=batch_size, epochs=1, validation_split=0.1, verbose=2)
+custom_clustered = fine_tune(
+    tfmot.clustering.keras.cluster_weights(
+        custom_model,
+        number_of_clusters=number_of_clusters,
+        cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS,
+    )
+)
 custom_stripped = tfmot.clustering.keras.strip_clustering(custom_clustered)
 scaled_dense = custom_stripped.get_layer("scaled_dense")
 custom_kernel_unique_values = unique_values(scaled_dense.kernel.numpy())
 custom_scale_unique_values = unique_values(scaled_dense.scale.numpy())
-print(f"ScaledDense kernel: {custom_kernel_unique_values} distinct values; "
-      f"scale: {custom_scale_unique_values} distinct values out of {scaled_dense.units}")
+print(
+    f"ScaledDense kernel: {custom_kernel_unique_values} distinct values; "
+    f"scale: {custom_scale_unique_values} distinct values out of {scaled_dense.units}"
+)
 assert custom_kernel_unique_values <= number_of_clusters
 assert custom_scale_unique_values > number_of_clusters
 
@@ -365,8 +417,10 @@ init_results = {}
 for init in initializations:
     keras.utils.set_random_seed(seed)
     model = tfmot.clustering.keras.cluster_weights(
-        fresh_baseline(), number_of_clusters=init_comparison_clusters,
-        cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization[init])
+        fresh_baseline(),
+        number_of_clusters=init_comparison_clusters,
+        cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization[init],
+    )
     compile_for_training(model, learning_rate=finetune_learning_rate)
     before = keras_accuracy(model, x_test, y_test)
     print(f"--- {init}")
@@ -376,10 +430,13 @@ for init in initializations:
     assert values <= init_comparison_clusters
     init_results[init] = (before, after)
 
-show_table(["initialization", "before fine-tuning", "after fine-tuning", "change from baseline"], [
-    [init, f"{before:.2%}", f"{after:.2%}", f"{100 * (after - baseline_accuracy):+.2f} points"]
-    for init, (before, after) in init_results.items()
-])
+show_table(
+    ["initialization", "before fine-tuning", "after fine-tuning", "change from baseline"],
+    [
+        [init, f"{before:.2%}", f"{after:.2%}", f"{100 * (after - baseline_accuracy):+.2f} points"]
+        for init, (before, after) in init_results.items()
+    ],
+)
 befores = [before for before, _ in init_results.values()]
 afters = [after for _, after in init_results.values()]
 init_spread_before = max(befores) - min(befores)
@@ -392,12 +449,23 @@ init_kmeans_accuracy = init_results["KMEANS_PLUS_PLUS"][1]
 # %%
 positions = np.arange(len(initializations))
 fig, ax = plt.subplots(figsize=(8, 3.5))
-ax.bar(positions - 0.2, [init_results[i][0] for i in initializations], width=0.4,
-       label="before fine-tuning", color="#b0b0b0")
-bars = ax.bar(positions + 0.2, [init_results[i][1] for i in initializations], width=0.4,
-              label="after fine-tuning", color="#1f77b4")
-ax.bar_label(bars, labels=[f"{init_results[i][1]:.1%}" for i in initializations], fontsize=8,
-             padding=2)
+ax.bar(
+    positions - 0.2,
+    [init_results[i][0] for i in initializations],
+    width=0.4,
+    label="before fine-tuning",
+    color="#b0b0b0",
+)
+bars = ax.bar(
+    positions + 0.2,
+    [init_results[i][1] for i in initializations],
+    width=0.4,
+    label="after fine-tuning",
+    color="#1f77b4",
+)
+ax.bar_label(
+    bars, labels=[f"{init_results[i][1]:.1%}" for i in initializations], fontsize=8, padding=2
+)
 ax.axhline(baseline_accuracy, color="black", linestyle="--", linewidth=1, label="baseline")
 ax.set_xticks(positions, initializations)
 ax.set_ylabel("test accuracy")

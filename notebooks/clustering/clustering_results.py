@@ -86,6 +86,7 @@ print(f"training images: {x_train.shape}, test images: {x_test.shape}")
 # convolutions, whose few weights per channel cannot lose precision without a large loss of
 # accuracy.
 
+
 # %%
 def cluster_and_finetune(baseline_path, clusters):
     """A fresh copy of the baseline, clustered, fine-tuned and stripped; and its clustered layers."""
@@ -96,8 +97,14 @@ def cluster_and_finetune(baseline_path, clusters):
         cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.LINEAR,
     )
     compile_for_training(model, learning_rate=finetune_learning_rate)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=finetune_epochs,
-              validation_split=0.1, verbose=2)
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=finetune_epochs,
+        validation_split=0.1,
+        verbose=2,
+    )
     clustered_layers = [w.layer.name for w in model.layers if getattr(w, "cluster_centroids", None)]
     return tfmot.clustering.keras.strip_clustering(model), clustered_layers
 
@@ -108,14 +115,26 @@ for model_name, build in ARCHITECTURES.items():
     print(f"=== {model_name}")
     keras.utils.set_random_seed(seed)
     baseline_model = compile_for_training(build())
-    baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                       validation_split=0.1, verbose=2)
+    baseline_model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=baseline_epochs,
+        validation_split=0.1,
+        verbose=2,
+    )
     slug = model_name.lower().replace(" ", "_")
     baseline_path = os.path.join(workdir, f"{slug}_baseline.h5")
     keras.models.save_model(baseline_model, baseline_path, include_optimizer=False)
-    baseline = measure_tflite(to_tflite(baseline_model, "float"), x_test, y_test, workdir,
-                              f"{slug}_baseline.tflite", latency_runs=latency_runs,
-                              memory=measure_memory)
+    baseline = measure_tflite(
+        to_tflite(baseline_model, "float"),
+        x_test,
+        y_test,
+        workdir,
+        f"{slug}_baseline.tflite",
+        latency_runs=latency_runs,
+        memory=measure_memory,
+    )
     results_rows.append(results_row(model_name, "baseline", None, baseline, baseline))
 
     for clusters in sorted(set(cluster_counts) | {int8_clusters}):
@@ -125,21 +144,39 @@ for model_name, build in ARCHITECTURES.items():
             value_ratios.append(distinct / clusters)
             assert distinct <= clusters, (model_name, name, distinct)
         if clusters in cluster_counts:
-            measured = measure_tflite(to_tflite(stripped, "float"), x_test, y_test, workdir,
-                                      f"{slug}_{clusters}_clusters.tflite",
-                                      latency_runs=latency_runs, memory=measure_memory)
-            results_rows.append(results_row(model_name, f"{clusters} clusters", clusters,
-                                            measured, baseline))
+            measured = measure_tflite(
+                to_tflite(stripped, "float"),
+                x_test,
+                y_test,
+                workdir,
+                f"{slug}_{clusters}_clusters.tflite",
+                latency_runs=latency_runs,
+                memory=measure_memory,
+            )
+            results_rows.append(
+                results_row(model_name, f"{clusters} clusters", clusters, measured, baseline)
+            )
         if clusters == int8_clusters:
-            measured = measure_tflite(to_tflite(stripped, "int8", representative=x_train), x_test,
-                                      y_test, workdir, f"{slug}_{clusters}_clusters_int8.tflite",
-                                      latency_runs=latency_runs, memory=measure_memory)
-            results_rows.append(results_row(model_name, f"{clusters} clusters + int8 PTQ",
-                                            clusters, measured, baseline))
+            measured = measure_tflite(
+                to_tflite(stripped, "int8", representative=x_train),
+                x_test,
+                y_test,
+                workdir,
+                f"{slug}_{clusters}_clusters_int8.tflite",
+                latency_runs=latency_runs,
+                memory=measure_memory,
+            )
+            results_rows.append(
+                results_row(
+                    model_name, f"{clusters} clusters + int8 PTQ", clusters, measured, baseline
+                )
+            )
 
 max_value_ratio = max(value_ratios)
-print(f"{len(value_ratios)} clustered kernels checked; most distinct values / clusters: "
-      f"{max_value_ratio:.2f}")
+print(
+    f"{len(value_ratios)} clustered kernels checked; most distinct values / clusters: "
+    f"{max_value_ratio:.2f}"
+)
 
 # %% [markdown]
 # ## Results
@@ -151,9 +188,11 @@ print(f"{len(value_ratios)} clustered kernels checked; most distinct values / cl
 results_table(results_rows)
 
 # %%
-plot_accuracy_vs_size(results_rows,
-                      title="Accuracy against zipped size; labels give the clusters per kernel\n"
-                            "(hollow: float baseline; squares: with int8 quantization)")
+plot_accuracy_vs_size(
+    results_rows,
+    title="Accuracy against zipped size; labels give the clusters per kernel\n"
+    "(hollow: float baseline; squares: with int8 quantization)",
+)
 plt.show()
 
 # %% [markdown]
@@ -168,46 +207,73 @@ int8_config = f"{int8_clusters} clusters + int8 PTQ"
 float_config = f"{int8_clusters} clusters"
 raw_size_change = max(
     abs(r["tflite_bytes"] - baseline_row(results_rows, r["model"])["tflite_bytes"])
-    for r in float_rows)
-dense_models_worst_accuracy_drop = max(accuracy_drop(r) for r in float_rows
-                                       if r["model"] in ("Tutorial CNN", "MLP"))
+    for r in float_rows
+)
+dense_models_worst_accuracy_drop = max(
+    accuracy_drop(r) for r in float_rows if r["model"] in ("Tutorial CNN", "MLP")
+)
 separable_rows = {r["hyperparameter"]: r for r in sweep_rows(results_rows, "Separable CNN")}
 separable_cnn_fewest_clusters_drop = accuracy_drop(separable_rows[min(separable_rows)])
 separable_cnn_most_clusters_drop = accuracy_drop(separable_rows[max(separable_rows)])
-int8_raw_size_fraction = max(find_row(results_rows, m, int8_config)["tflite_bytes"]
-                             / find_row(results_rows, m, float_config)["tflite_bytes"]
-                             for m in ARCHITECTURES)
+int8_raw_size_fraction = max(
+    find_row(results_rows, m, int8_config)["tflite_bytes"]
+    / find_row(results_rows, m, float_config)["tflite_bytes"]
+    for m in ARCHITECTURES
+)
 separable_cnn_zipped_ratio = zipped_ratio(find_row(results_rows, "Separable CNN", float_config))
-dense_models_zipped_ratio = min(zipped_ratio(find_row(results_rows, m, float_config))
-                                for m in ["Tutorial CNN", "MLP"])
+dense_models_zipped_ratio = min(
+    zipped_ratio(find_row(results_rows, m, float_config)) for m in ["Tutorial CNN", "MLP"]
+)
 if len(cluster_counts) > 1:
     # Zipped size against the next larger number of clusters, worst case over the models.
     counts = sorted(cluster_counts)
     fewer_clusters_size_ratio = max(
         find_row(results_rows, m, f"{a} clusters")["size"]
         / find_row(results_rows, m, f"{b} clusters")["size"]
-        for m in ARCHITECTURES for a, b in zip(counts, counts[1:], strict=False))
+        for m in ARCHITECTURES
+        for a, b in zip(counts, counts[1:], strict=False)
+    )
 else:
     fewer_clusters_size_ratio = None
     fewer_clusters_size_ratio_unmeasured_reason = "this profile sweeps a single number of clusters"
 
-show_table(["summary", "value"], [
-    ["largest change of raw .tflite size, float clustered vs baseline", f"{raw_size_change} bytes"],
-    ["largest accuracy loss, float clustered Tutorial CNN and MLP",
-     f"{100 * dense_models_worst_accuracy_drop:.2f} points"],
-    [f"accuracy loss, Separable CNN, {min(separable_rows)} clusters",
-     f"{100 * separable_cnn_fewest_clusters_drop:.2f} points"],
-    [f"accuracy loss, Separable CNN, {max(separable_rows)} clusters",
-     f"{100 * separable_cnn_most_clusters_drop:.2f} points"],
-    [f"zipped: times smaller at {int8_clusters} clusters, Tutorial CNN and MLP (smaller of the two)",
-     f"{dense_models_zipped_ratio:.2f}x"],
-    [f"zipped: times smaller at {int8_clusters} clusters, Separable CNN",
-     f"{separable_cnn_zipped_ratio:.2f}x"],
-    ["raw size with int8, as a fraction of the float clustered model (largest)",
-     f"{int8_raw_size_fraction:.2f}"],
-    ["zipped size with fewer clusters / with more (largest)",
-     "n/a" if fewer_clusters_size_ratio is None else f"{fewer_clusters_size_ratio:.2f}"],
-])
+show_table(
+    ["summary", "value"],
+    [
+        [
+            "largest change of raw .tflite size, float clustered vs baseline",
+            f"{raw_size_change} bytes",
+        ],
+        [
+            "largest accuracy loss, float clustered Tutorial CNN and MLP",
+            f"{100 * dense_models_worst_accuracy_drop:.2f} points",
+        ],
+        [
+            f"accuracy loss, Separable CNN, {min(separable_rows)} clusters",
+            f"{100 * separable_cnn_fewest_clusters_drop:.2f} points",
+        ],
+        [
+            f"accuracy loss, Separable CNN, {max(separable_rows)} clusters",
+            f"{100 * separable_cnn_most_clusters_drop:.2f} points",
+        ],
+        [
+            f"zipped: times smaller at {int8_clusters} clusters, Tutorial CNN and MLP (smaller of the two)",
+            f"{dense_models_zipped_ratio:.2f}x",
+        ],
+        [
+            f"zipped: times smaller at {int8_clusters} clusters, Separable CNN",
+            f"{separable_cnn_zipped_ratio:.2f}x",
+        ],
+        [
+            "raw size with int8, as a fraction of the float clustered model (largest)",
+            f"{int8_raw_size_fraction:.2f}",
+        ],
+        [
+            "zipped size with fewer clusters / with more (largest)",
+            "n/a" if fewer_clusters_size_ratio is None else f"{fewer_clusters_size_ratio:.2f}",
+        ],
+    ],
+)
 
 # %% [markdown]
 # Every clustered kernel holds at most as many distinct values as there are clusters, checked in
@@ -241,7 +307,9 @@ show_table(["summary", "value"], [
 # Published figures only: recorded as unmeasured, with the reason, so the claim report says why.
 mobilenet_v1_32_clusters_accuracy = None
 mobilenet_v1_32_clusters_accuracy_unmeasured_reason = (
-    "training MobileNetV1 on ImageNet is out of reach of this 2-core machine")
+    "training MobileNetV1 on ImageNet is out of reach of this 2-core machine"
+)
 ds_cnn_l_8_clusters_accuracy = None
 ds_cnn_l_8_clusters_accuracy_unmeasured_reason = (
-    "the DS-CNN-L keyword-spotting model and its dataset are not available here")
+    "the DS-CNN-L keyword-spotting model and its dataset are not available here"
+)

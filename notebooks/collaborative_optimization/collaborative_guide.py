@@ -68,6 +68,7 @@ number_of_clusters = 8
 # centroid becomes a different integer in each channel; counting per scale is what tells
 # whether the clusters survived.)
 
+
 # %%
 def kernel_structure(tflite_model):
     """(fraction of zeros, largest number of distinct values per quantization scale) of the kernels."""
@@ -92,8 +93,14 @@ def copy_model(model):
 
 def fine_tune(model, callbacks=(), epochs=None):
     compile_for_training(model, learning_rate=fine_tune_learning_rate)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs or fine_tune_epochs, verbose=2,
-              callbacks=list(callbacks))
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs or fine_tune_epochs,
+        verbose=2,
+        callbacks=list(callbacks),
+    )
     return model
 
 
@@ -118,7 +125,10 @@ base_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, 
 
 pruned_model = tfmot.sparsity.keras.prune_low_magnitude(
     copy_model(base_model),
-    pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(target_sparsity, begin_step=0, frequency=10))
+    pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(
+        target_sparsity, begin_step=0, frequency=10
+    ),
+)
 fine_tune(pruned_model, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
 pruned_model = tfmot.sparsity.keras.strip_pruning(pruned_model)
 
@@ -199,7 +209,9 @@ fine_tune(cqat_model)
 cqat_tflite = export_int8(cqat_model)
 _, cqat_values = kernel_structure(cqat_tflite)
 cqat_accuracy = tflite_accuracy(cqat_tflite, x_test, y_test)
-print(f"int8 CQAT model: most distinct values per scale {cqat_values}, LiteRT accuracy {cqat_accuracy:.2%}")
+print(
+    f"int8 CQAT model: most distinct values per scale {cqat_values}, LiteRT accuracy {cqat_accuracy:.2%}"
+)
 assert cqat_values <= number_of_clusters
 
 # %% [markdown]
@@ -212,24 +224,31 @@ assert cqat_values <= number_of_clusters
 # `preserve_sparsity=True` to the cluster-preserving scheme as well.
 
 # %%
-pcqat_scheme = tfmot.experimental.combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True)
+pcqat_scheme = tfmot.experimental.combine.Default8BitClusterPreserveQuantizeScheme(
+    preserve_sparsity=True
+)
 
 
 def make_pcqat(model):
     """The PCQAT model of a stripped, pruned and sparsity-preserving clustered model."""
     return tfmot.quantization.keras.quantize_apply(
-        tfmot.quantization.keras.quantize_annotate_model(copy_model(model)), pcqat_scheme)
+        tfmot.quantization.keras.quantize_annotate_model(copy_model(model)), pcqat_scheme
+    )
 
 
 pcqat_model = make_pcqat(spc_model)
 checkpoint = os.path.join(workdir, "pcqat_checkpoint", "weights")
-fine_tune(pcqat_model, callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True)])
+fine_tune(
+    pcqat_model, callbacks=[keras.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True)]
+)
 
 pcqat_tflite = export_int8(pcqat_model)
 pcqat_sparsity, pcqat_values = kernel_structure(pcqat_tflite)
 pcqat_accuracy = tflite_accuracy(pcqat_tflite, x_test, y_test)
-print(f"int8 PCQAT model: zeros {pcqat_sparsity:.2%}, most distinct values per scale {pcqat_values}, "
-      f"LiteRT accuracy {pcqat_accuracy:.2%}")
+print(
+    f"int8 PCQAT model: zeros {pcqat_sparsity:.2%}, most distinct values per scale {pcqat_values}, "
+    f"LiteRT accuracy {pcqat_accuracy:.2%}"
+)
 assert pcqat_sparsity >= pruned_sparsity and pcqat_values <= number_of_clusters
 
 # %% [markdown]
@@ -246,14 +265,24 @@ assert pcqat_sparsity >= pruned_sparsity and pcqat_values <= number_of_clusters
 # %%
 restored_model = make_pcqat(spc_model)
 restored_model.load_weights(checkpoint)
-restored_max_abs_diff = float(np.max(np.abs(
-    restored_model.predict(x_test[:500], verbose=0) - pcqat_model.predict(x_test[:500], verbose=0))))
-print(f"largest difference between the predictions of the trained and restored models: {restored_max_abs_diff}")
+restored_max_abs_diff = float(
+    np.max(
+        np.abs(
+            restored_model.predict(x_test[:500], verbose=0)
+            - pcqat_model.predict(x_test[:500], verbose=0)
+        )
+    )
+)
+print(
+    f"largest difference between the predictions of the trained and restored models: {restored_max_abs_diff}"
+)
 assert restored_max_abs_diff == 0.0
 
 fine_tune(restored_model)
 resumed_sparsity, resumed_values = kernel_structure(export_int8(restored_model))
-print(f"after one more epoch: zeros {resumed_sparsity:.2%}, most distinct values per scale {resumed_values}")
+print(
+    f"after one more epoch: zeros {resumed_sparsity:.2%}, most distinct values per scale {resumed_values}"
+)
 assert resumed_sparsity >= pruned_sparsity and resumed_values <= number_of_clusters
 
 # %% [markdown]
@@ -269,9 +298,17 @@ savedmodel_dir = os.path.join(workdir, "pcqat_savedmodel")
 pcqat_model.save(savedmodel_dir, save_format="tf")
 with tfmot.quantization.keras.quantize_scope(), tfmot.clustering.keras.cluster_scope():
     loaded_model = keras.models.load_model(savedmodel_dir)
-savedmodel_max_abs_diff = float(np.max(np.abs(
-    loaded_model.predict(x_test[:500], verbose=0) - pcqat_model.predict(x_test[:500], verbose=0))))
-print(f"largest difference between the predictions of the trained and reloaded models: {savedmodel_max_abs_diff}")
+savedmodel_max_abs_diff = float(
+    np.max(
+        np.abs(
+            loaded_model.predict(x_test[:500], verbose=0)
+            - pcqat_model.predict(x_test[:500], verbose=0)
+        )
+    )
+)
+print(
+    f"largest difference between the predictions of the trained and reloaded models: {savedmodel_max_abs_diff}"
+)
 assert savedmodel_max_abs_diff == 0.0
 
 # %% [markdown]

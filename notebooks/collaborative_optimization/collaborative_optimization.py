@@ -93,6 +93,7 @@ number_of_clusters = 8
 # many values as there are clusters, so that is what you count: distinct values per
 # quantization scale (the whole kernel for float kernels and for per-tensor quantized ones).
 
+
 # %%
 def kernel_structure(tflite_model):
     """Zeros and distinct values (per quantization scale) of the kernels of a .tflite model."""
@@ -105,14 +106,16 @@ def kernel_structure(tflite_model):
             slices = np.moveaxis(kernel, quantization["quantized_dimension"], 0)
         else:
             slices = [kernel]
-        rows.append({
-            "kernel": name.split(";")[0],
-            "shape": tuple(kernel.shape),
-            "dtype": kernel.dtype.name,
-            "sparsity": sparsity([kernel]),
-            "values": unique_values(kernel),
-            "values_per_scale": max(unique_values(s) for s in slices),
-        })
+        rows.append(
+            {
+                "kernel": name.split(";")[0],
+                "shape": tuple(kernel.shape),
+                "dtype": kernel.dtype.name,
+                "sparsity": sparsity([kernel]),
+                "values": unique_values(kernel),
+                "values_per_scale": max(unique_values(s) for s in slices),
+            }
+        )
     return {
         "sparsity": sparsity(list(kernels.values())),
         "max_values_per_scale": max(row["values_per_scale"] for row in rows),
@@ -121,10 +124,20 @@ def kernel_structure(tflite_model):
 
 
 def show_structure(structure):
-    show_table(["kernel", "shape", "dtype", "zeros", "distinct values", "distinct values per scale"], [
-        [r["kernel"], r["shape"], r["dtype"], f"{r['sparsity']:.2%}", r["values"], r["values_per_scale"]]
-        for r in structure["kernels"]
-    ])
+    show_table(
+        ["kernel", "shape", "dtype", "zeros", "distinct values", "distinct values per scale"],
+        [
+            [
+                r["kernel"],
+                r["shape"],
+                r["dtype"],
+                f"{r['sparsity']:.2%}",
+                r["values"],
+                r["values_per_scale"],
+            ]
+            for r in structure["kernels"]
+        ],
+    )
 
 
 def copy_model(model):
@@ -136,8 +149,14 @@ def copy_model(model):
 
 def fine_tune(model, callbacks=()):
     compile_for_training(model, learning_rate=fine_tune_learning_rate)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=fine_tune_epochs, verbose=2,
-              callbacks=list(callbacks))
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=fine_tune_epochs,
+        verbose=2,
+        callbacks=list(callbacks),
+    )
     return model
 
 
@@ -167,6 +186,7 @@ baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epoc
 #
 # You keep the baseline as a Keras `.h5` file without optimizer state and as a float `.tflite`
 # file, and look at the kernels of the `.tflite` file.
+
 
 # %%
 def save_h5(model, name):
@@ -210,9 +230,12 @@ print(f"zipped .tflite: {baseline['zipped']:,} bytes; LiteRT accuracy {baseline[
 # leaves a plain Keras model whose kernels are half zeros.
 
 # %%
-pruning_schedule = tfmot.sparsity.keras.ConstantSparsity(target_sparsity, begin_step=0, frequency=10)
-pruned_model = tfmot.sparsity.keras.prune_low_magnitude(copy_model(baseline_model),
-                                                        pruning_schedule=pruning_schedule)
+pruning_schedule = tfmot.sparsity.keras.ConstantSparsity(
+    target_sparsity, begin_step=0, frequency=10
+)
+pruned_model = tfmot.sparsity.keras.prune_low_magnitude(
+    copy_model(baseline_model), pruning_schedule=pruning_schedule
+)
 fine_tune(pruned_model, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
 pruned_model = tfmot.sparsity.keras.strip_pruning(pruned_model)
 
@@ -241,12 +264,15 @@ clustering_params = {
     "cluster_centroids_init": tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS,
 }
 
-plain_clustered_model = tfmot.clustering.keras.cluster_weights(copy_model(pruned_model), **clustering_params)
+plain_clustered_model = tfmot.clustering.keras.cluster_weights(
+    copy_model(pruned_model), **clustering_params
+)
 fine_tune(plain_clustered_model)
 plain_clustered_model = tfmot.clustering.keras.strip_clustering(plain_clustered_model)
 
-clustered_model = tfmot.clustering.keras.cluster_weights(copy_model(pruned_model), **clustering_params,
-                                                         preserve_sparsity=True)
+clustered_model = tfmot.clustering.keras.cluster_weights(
+    copy_model(pruned_model), **clustering_params, preserve_sparsity=True
+)
 fine_tune(clustered_model)
 clustered_model = tfmot.clustering.keras.strip_clustering(clustered_model)
 
@@ -274,15 +300,18 @@ show_structure(clustered["structure"])
 # optimizer state, zipped.
 
 # %%
-show_table([".h5 file (stripped, zipped)", "bytes", "times smaller than baseline"], [
-    [name, f"{zipped:,}", f"{baseline_h5_zipped_bytes / zipped:.2f}x"]
-    for name, zipped in [
-        ("baseline", baseline_h5_zipped_bytes),
-        ("pruned", pruned_h5_zipped_bytes),
-        ("pruned + plain clustering", plain_clustered_h5_zipped_bytes),
-        ("pruned + sparsity-preserving clustering", clustered_h5_zipped_bytes),
-    ]
-])
+show_table(
+    [".h5 file (stripped, zipped)", "bytes", "times smaller than baseline"],
+    [
+        [name, f"{zipped:,}", f"{baseline_h5_zipped_bytes / zipped:.2f}x"]
+        for name, zipped in [
+            ("baseline", baseline_h5_zipped_bytes),
+            ("pruned", pruned_h5_zipped_bytes),
+            ("pruned + plain clustering", plain_clustered_h5_zipped_bytes),
+            ("pruned + sparsity-preserving clustering", clustered_h5_zipped_bytes),
+        ]
+    ],
+)
 
 # %% [markdown]
 # Clustering makes the zipped pruned model 4x smaller again: a kernel of 8 repeated values
@@ -338,8 +367,10 @@ show_structure(pcqat["structure"])
 qat_after_clustering_model = tfmot.quantization.keras.quantize_model(copy_model(clustered_model))
 fine_tune(qat_after_clustering_model)
 
-qat_after_clustering = measure_stage(to_tflite(qat_after_clustering_model, "int8", representative=x_train),
-                                     "qat_after_clustering.tflite")
+qat_after_clustering = measure_stage(
+    to_tflite(qat_after_clustering_model, "int8", representative=x_train),
+    "qat_after_clustering.tflite",
+)
 qat_after_clustering_tflite_sparsity = qat_after_clustering["sparsity"]
 qat_after_clustering_tflite_values = qat_after_clustering["values"]
 qat_after_clustering_tflite_zipped_bytes = qat_after_clustering["zipped"]
@@ -374,8 +405,9 @@ qat = measure_stage(to_tflite(qat_model, "int8", representative=x_train), "qat.t
 qat_tflite_accuracy = qat["accuracy"]
 qat_tflite_zipped_bytes = qat["zipped"]
 
-clustered_ptq = measure_stage(to_tflite(clustered_model, "int8", representative=x_train),
-                              "clustered_ptq.tflite")
+clustered_ptq = measure_stage(
+    to_tflite(clustered_model, "int8", representative=x_train), "clustered_ptq.tflite"
+)
 clustered_ptq_tflite_accuracy = clustered_ptq["accuracy"]
 clustered_ptq_tflite_zipped_bytes = clustered_ptq["zipped"]
 
@@ -398,12 +430,27 @@ stages = [
     ("QAT alone (int8)", qat),
     ("PTQ alone (int8)", ptq),
 ]
-show_table(["model", "zipped bytes", "times smaller than baseline", "LiteRT accuracy", "zeros in kernels",
-            "distinct values per scale (max)"], [
-    [name, f"{s['zipped']:,}", f"{baseline['zipped'] / s['zipped']:.2f}x", f"{s['accuracy']:.2%}",
-     f"{s['sparsity']:.1%}", f"{s['values']:,}"]
-    for name, s in stages
-])
+show_table(
+    [
+        "model",
+        "zipped bytes",
+        "times smaller than baseline",
+        "LiteRT accuracy",
+        "zeros in kernels",
+        "distinct values per scale (max)",
+    ],
+    [
+        [
+            name,
+            f"{s['zipped']:,}",
+            f"{baseline['zipped'] / s['zipped']:.2f}x",
+            f"{s['accuracy']:.2%}",
+            f"{s['sparsity']:.1%}",
+            f"{s['values']:,}",
+        ]
+        for name, s in stages
+    ],
+)
 
 # %% [markdown]
 # The fully optimized model, pruned, clustered and PCQAT-trained, zips 8x smaller than the
@@ -430,7 +477,9 @@ axes[1].axvline(100 * target_sparsity, color="gray", linestyle="--", label="prun
 axes[1].set_xlabel("zero weights in kernels (%)")
 axes[1].legend(loc="lower right")
 axes[2].barh(positions, [s["values"] for _, s in stages], color=colors)
-axes[2].axvline(number_of_clusters, color="gray", linestyle="--", label=f"{number_of_clusters} clusters")
+axes[2].axvline(
+    number_of_clusters, color="gray", linestyle="--", label=f"{number_of_clusters} clusters"
+)
 axes[2].set_xscale("log")
 axes[2].set_xlabel("distinct values per scale, largest kernel (log)")
 axes[2].legend(loc="lower right")

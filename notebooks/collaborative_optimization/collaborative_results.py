@@ -76,6 +76,7 @@ measure_memory = True
 # largest number of distinct values per quantization scale (an int8 convolution has one scale
 # per output channel, a dense layer one for the whole kernel).
 
+
 # %%
 def kernel_structure(tflite_model):
     details = {d["name"]: d for d in Interpreter(model_content=tflite_model).get_tensor_details()}
@@ -99,8 +100,14 @@ def copy_model(model):
 
 def fine_tune(model, callbacks=()):
     compile_for_training(model, learning_rate=fine_tune_learning_rate)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=fine_tune_epochs, verbose=2,
-              callbacks=list(callbacks))
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=fine_tune_epochs,
+        verbose=2,
+        callbacks=list(callbacks),
+    )
     return model
 
 
@@ -108,7 +115,9 @@ def prune(model):
     # Masks update every `frequency` steps; a short run must still reach at least one update.
     steps = int(np.ceil(len(x_train) / batch_size)) * fine_tune_epochs
     frequency = max(1, min(10, steps // 2))
-    schedule = tfmot.sparsity.keras.ConstantSparsity(target_sparsity, begin_step=0, frequency=frequency)
+    schedule = tfmot.sparsity.keras.ConstantSparsity(
+        target_sparsity, begin_step=0, frequency=frequency
+    )
     pruned = tfmot.sparsity.keras.prune_low_magnitude(copy_model(model), pruning_schedule=schedule)
     fine_tune(pruned, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     return tfmot.sparsity.keras.strip_pruning(pruned)
@@ -116,17 +125,22 @@ def prune(model):
 
 def cluster(model, preserve_sparsity):
     clustered = tfmot.clustering.keras.cluster_weights(
-        copy_model(model), number_of_clusters=number_of_clusters,
+        copy_model(model),
+        number_of_clusters=number_of_clusters,
         cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS,
-        preserve_sparsity=preserve_sparsity)
+        preserve_sparsity=preserve_sparsity,
+    )
     fine_tune(clustered)
     return tfmot.clustering.keras.strip_clustering(clustered)
 
 
 def quantize_aware(model, scheme=None):
     annotated = tfmot.quantization.keras.quantize_annotate_model(copy_model(model))
-    quantized = (tfmot.quantization.keras.quantize_apply(annotated, scheme) if scheme
-                 else tfmot.quantization.keras.quantize_apply(annotated))
+    quantized = (
+        tfmot.quantization.keras.quantize_apply(annotated, scheme)
+        if scheme
+        else tfmot.quantization.keras.quantize_apply(annotated)
+    )
     return fine_tune(quantized)
 
 
@@ -137,8 +151,10 @@ PIPELINE_CONFIGS = {
     "QAT": ("QAT int8", "QAT"),
     "PQAT": (f"{sparsity_label} + PQAT int8", f"prune {target_sparsity:.0%} > PQAT"),
     "CQAT": (f"{cluster_label} + CQAT int8", f"cluster {number_of_clusters} > CQAT"),
-    "PCQAT": (f"{sparsity_label} + {cluster_label} + PCQAT int8",
-              f"prune {target_sparsity:.0%} > cluster {number_of_clusters} > PCQAT"),
+    "PCQAT": (
+        f"{sparsity_label} + {cluster_label} + PCQAT int8",
+        f"prune {target_sparsity:.0%} > cluster {number_of_clusters} > PCQAT",
+    ),
 }
 
 
@@ -152,18 +168,29 @@ def pipeline_model(pipeline, base, pruned):
     if pipeline == "PQAT":
         return quantize_aware(pruned, combine.Default8BitPrunePreserveQuantizeScheme())
     if pipeline == "CQAT":
-        return quantize_aware(cluster(base, preserve_sparsity=False),
-                              combine.Default8BitClusterPreserveQuantizeScheme())
+        return quantize_aware(
+            cluster(base, preserve_sparsity=False),
+            combine.Default8BitClusterPreserveQuantizeScheme(),
+        )
     if pipeline == "PCQAT":
-        return quantize_aware(cluster(pruned, preserve_sparsity=True),
-                              combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True))
+        return quantize_aware(
+            cluster(pruned, preserve_sparsity=True),
+            combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True),
+        )
     raise ValueError(f"unknown pipeline {pipeline!r}")
 
 
 def measure(tflite_model, model_name, name):
     slug = model_name.lower().replace(" ", "_")
-    return measure_tflite(tflite_model, x_test, y_test, workdir, f"{slug}_{name}.tflite",
-                          latency_runs=latency_runs, memory=measure_memory)
+    return measure_tflite(
+        tflite_model,
+        x_test,
+        y_test,
+        workdir,
+        f"{slug}_{name}.tflite",
+        latency_runs=latency_runs,
+        memory=measure_memory,
+    )
 
 
 # %% [markdown]
@@ -196,7 +223,9 @@ for model_name, build in ARCHITECTURES.items():
         pruned_sparsity_by_model[model_name] = kernel_structure(to_tflite(pruned, "float"))[0]
     for pipeline in pipelines:
         config, hyperparameter = PIPELINE_CONFIGS[pipeline]
-        int8_tflite = to_tflite(pipeline_model(pipeline, base, pruned), "int8", representative=x_train)
+        int8_tflite = to_tflite(
+            pipeline_model(pipeline, base, pruned), "int8", representative=x_train
+        )
         measured = measure(int8_tflite, model_name, pipeline.lower())
         results_rows.append(results_row(model_name, config, hyperparameter, measured, baseline))
         structure_rows.append((model_name, config, *kernel_structure(int8_tflite)))
@@ -205,16 +234,19 @@ for model_name, build in ARCHITECTURES.items():
 # ## Results
 
 # %%
-results_table(results_rows, {
-    "model": "{model}",
-    "configuration": "{config}",
-    "LiteRT accuracy": "{accuracy:.2%}",
-    "zipped .tflite": "{size:,}",
-    "times smaller than float": "{zipped_ratio:.2f}x",
-    ".tflite bytes": "{tflite_bytes:,}",
-    "latency ms (p10 to p90)": "{latency_ms:.4f} ({latency_p10_ms:.4f} to {latency_p90_ms:.4f})",
-    "memory bytes": "{memory_bytes:,}",
-})
+results_table(
+    results_rows,
+    {
+        "model": "{model}",
+        "configuration": "{config}",
+        "LiteRT accuracy": "{accuracy:.2%}",
+        "zipped .tflite": "{size:,}",
+        "times smaller than float": "{zipped_ratio:.2f}x",
+        ".tflite bytes": "{tflite_bytes:,}",
+        "latency ms (p10 to p90)": "{latency_ms:.4f} ({latency_p10_ms:.4f} to {latency_p90_ms:.4f})",
+        "memory bytes": "{memory_bytes:,}",
+    },
+)
 
 # %% [markdown]
 # Read each QAT-based row against PTQ, which needs no training at all: a training-based path
@@ -233,9 +265,13 @@ results_table(results_rows, {
 # their own values (at most 9 each, the size of a 3x3 filter).
 
 # %%
-show_table(["model", "configuration", "zeros in kernels", "distinct values per scale (max)"], [
-    [model_name, config, f"{zeros:.1%}", values] for model_name, config, zeros, values in structure_rows
-])
+show_table(
+    ["model", "configuration", "zeros in kernels", "distinct values per scale (max)"],
+    [
+        [model_name, config, f"{zeros:.1%}", values]
+        for model_name, config, zeros, values in structure_rows
+    ],
+)
 
 pcqat_structure = [(m, z, v) for m, c, z, v in structure_rows if c.endswith("PCQAT int8")]
 if pcqat_structure:
@@ -243,8 +279,16 @@ if pcqat_structure:
     pcqat_most_values = max(v for _, _, v in pcqat_structure)
 else:
     pcqat_sparsity_kept = pcqat_most_values = None
-    pcqat_sparsity_kept_unmeasured_reason = pcqat_most_values_unmeasured_reason = "PCQAT was not run"
-print("PCQAT keeps", pcqat_sparsity_kept, "of the pruned sparsity; at most", pcqat_most_values, "values per scale")
+    pcqat_sparsity_kept_unmeasured_reason = pcqat_most_values_unmeasured_reason = (
+        "PCQAT was not run"
+    )
+print(
+    "PCQAT keeps",
+    pcqat_sparsity_kept,
+    "of the pruned sparsity; at most",
+    pcqat_most_values,
+    "values per scale",
+)
 
 # %% [markdown]
 # On all three models, the PCQAT `.tflite` keeps the sparsity of its pruned model, and no
@@ -257,14 +301,23 @@ short_names = ["baseline"] + [p for p in PIPELINE_CONFIGS if p in pipelines]
 colors = {name: plt.get_cmap("tab10")(index) for index, name in enumerate(short_names)}
 for row in results_rows:
     short = row["hyperparameter"].split(" > ")[-1] if row["hyperparameter"] else "baseline"
-    ax.scatter(row["size"] / 1000, 100 * row["accuracy"], marker=markers.get(row["model"], "o"),
-               color=colors[short], s=50)
+    ax.scatter(
+        row["size"] / 1000,
+        100 * row["accuracy"],
+        marker=markers.get(row["model"], "o"),
+        color=colors[short],
+        s=50,
+    )
 for short, color in colors.items():
-    ax.scatter([], [], color=color, label="float baseline" if short == "baseline" else f"{short} int8")
+    ax.scatter(
+        [], [], color=color, label="float baseline" if short == "baseline" else f"{short} int8"
+    )
 ax.set_xscale("log")
 ax.set_xlabel("zipped .tflite (KB, log scale)")
 ax.set_ylabel("LiteRT test accuracy (%)")
-ax.set_title("Accuracy against size\n(circles: tutorial CNN, squares: MLP, triangles: separable CNN)")
+ax.set_title(
+    "Accuracy against size\n(circles: tutorial CNN, squares: MLP, triangles: separable CNN)"
+)
 ax.grid(True, which="both", alpha=0.3)
 ax.legend(loc="lower right")
 fig.tight_layout()

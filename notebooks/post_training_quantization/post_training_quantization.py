@@ -117,10 +117,13 @@ tflite_models = {"float": to_tflite(model, "float")}
 float_tflite_bytes = file_size(save_bytes(tflite_models["float"], workdir, "float.tflite"))
 float_tflite_accuracy = tflite_accuracy(tflite_models["float"], x_test, y_test)
 
-show_table(["model", "test accuracy", ".tflite bytes"], [
-    ["Keras", f"{keras_test_accuracy:.2%}", ""],
-    ["float .tflite (LiteRT)", f"{float_tflite_accuracy:.2%}", f"{float_tflite_bytes:,}"],
-])
+show_table(
+    ["model", "test accuracy", ".tflite bytes"],
+    [
+        ["Keras", f"{keras_test_accuracy:.2%}", ""],
+        ["float .tflite (LiteRT)", f"{float_tflite_accuracy:.2%}", f"{float_tflite_bytes:,}"],
+    ],
+)
 
 # %% [markdown]
 # The float `.tflite` model scores within 0.1 point of the Keras model: conversion alone does
@@ -144,8 +147,10 @@ show_table(["model", "test accuracy", ".tflite bytes"], [
 tflite_models["dynamic"] = to_tflite(model, "dynamic")
 dynamic_tflite_bytes = file_size(save_bytes(tflite_models["dynamic"], workdir, "dynamic.tflite"))
 dynamic_tflite_accuracy = tflite_accuracy(tflite_models["dynamic"], x_test, y_test)
-print(f"{dynamic_tflite_bytes:,} bytes ({float_tflite_bytes / dynamic_tflite_bytes:.2f}x smaller), "
-      f"accuracy {dynamic_tflite_accuracy:.2%}")
+print(
+    f"{dynamic_tflite_bytes:,} bytes ({float_tflite_bytes / dynamic_tflite_bytes:.2f}x smaller), "
+    f"accuracy {dynamic_tflite_accuracy:.2%}"
+)
 
 # %% [markdown]
 # ## Float16 quantization
@@ -165,8 +170,10 @@ print(f"{dynamic_tflite_bytes:,} bytes ({float_tflite_bytes / dynamic_tflite_byt
 tflite_models["float16"] = to_tflite(model, "float16")
 float16_tflite_bytes = file_size(save_bytes(tflite_models["float16"], workdir, "float16.tflite"))
 float16_tflite_accuracy = tflite_accuracy(tflite_models["float16"], x_test, y_test)
-print(f"{float16_tflite_bytes:,} bytes ({float_tflite_bytes / float16_tflite_bytes:.2f}x smaller), "
-      f"accuracy {float16_tflite_accuracy:.2%}")
+print(
+    f"{float16_tflite_bytes:,} bytes ({float_tflite_bytes / float16_tflite_bytes:.2f}x smaller), "
+    f"accuracy {float16_tflite_accuracy:.2%}"
+)
 
 # %% [markdown]
 # ## Full integer quantization
@@ -189,19 +196,31 @@ print(f"{float16_tflite_bytes:,} bytes ({float_tflite_bytes / float16_tflite_byt
 # interpreter reports the type of every input and output tensor.
 
 # %%
-tflite_models["int8"] = to_tflite(model, "int8", representative=x_train,
-                                  representative_samples=representative_samples)
+tflite_models["int8"] = to_tflite(
+    model, "int8", representative=x_train, representative_samples=representative_samples
+)
 int8_tflite_bytes = file_size(save_bytes(tflite_models["int8"], workdir, "int8.tflite"))
 
 interpreter = Interpreter(model_content=tflite_models["int8"])
 input_details = interpreter.get_input_details()[0]
 output_details = interpreter.get_output_details()[0]
-show_table(["tensor", "dtype", "scale", "zero point"], [
-    ["input", input_details["dtype"].__name__, f"{input_details['quantization'][0]:.6f}",
-     input_details["quantization"][1]],
-    ["output", output_details["dtype"].__name__, f"{output_details['quantization'][0]:.6f}",
-     output_details["quantization"][1]],
-])
+show_table(
+    ["tensor", "dtype", "scale", "zero point"],
+    [
+        [
+            "input",
+            input_details["dtype"].__name__,
+            f"{input_details['quantization'][0]:.6f}",
+            input_details["quantization"][1],
+        ],
+        [
+            "output",
+            output_details["dtype"].__name__,
+            f"{output_details['quantization'][0]:.6f}",
+            output_details["quantization"][1],
+        ],
+    ],
+)
 assert input_details["dtype"] == np.int8 and output_details["dtype"] == np.int8
 
 # %% [markdown]
@@ -213,8 +232,10 @@ assert input_details["dtype"] == np.int8 and output_details["dtype"] == np.int8
 
 # %%
 int8_tflite_accuracy = tflite_accuracy(tflite_models["int8"], x_test, y_test)
-print(f"{int8_tflite_bytes:,} bytes ({float_tflite_bytes / int8_tflite_bytes:.2f}x smaller), "
-      f"accuracy {int8_tflite_accuracy:.2%}")
+print(
+    f"{int8_tflite_bytes:,} bytes ({float_tflite_bytes / int8_tflite_bytes:.2f}x smaller), "
+    f"accuracy {int8_tflite_accuracy:.2%}"
+)
 
 # %% [markdown]
 # ## Compare size and accuracy
@@ -231,12 +252,20 @@ modes = {
     "int8": ("full integer", int8_tflite_bytes, int8_tflite_accuracy),
 }
 zipped = {mode: zipped_size(os.path.join(workdir, f"{mode}.tflite")) for mode in modes}
-show_table(["model", ".tflite bytes", "times smaller", "zipped bytes", "accuracy",
-            "change vs float"], [
-    [label, f"{size:,}", f"{float_tflite_bytes / size:.2f}x", f"{zipped[mode]:,}",
-     f"{accuracy:.2%}", f"{100 * (accuracy - float_tflite_accuracy):+.2f} points"]
-    for mode, (label, size, accuracy) in modes.items()
-])
+show_table(
+    ["model", ".tflite bytes", "times smaller", "zipped bytes", "accuracy", "change vs float"],
+    [
+        [
+            label,
+            f"{size:,}",
+            f"{float_tflite_bytes / size:.2f}x",
+            f"{zipped[mode]:,}",
+            f"{accuracy:.2%}",
+            f"{100 * (accuracy - float_tflite_accuracy):+.2f} points",
+        ]
+        for mode, (label, size, accuracy) in modes.items()
+    ],
+)
 
 # %% [markdown]
 # All three quantized models keep the accuracy of the float model: the dynamic range model
@@ -286,18 +315,27 @@ plt.show()
 # speedup over the float model measured in this run.
 
 # %%
-latency = {mode: tflite_latency(tflite_models[mode], sample=x_test[0], runs=latency_runs)
-           for mode in modes}
+latency = {
+    mode: tflite_latency(tflite_models[mode], sample=x_test[0], runs=latency_runs) for mode in modes
+}
 float_latency_ms = latency["float"]["median_ms"]
 dynamic_latency_ms = latency["dynamic"]["median_ms"]
 float16_latency_ms = latency["float16"]["median_ms"]
 int8_latency_ms = latency["int8"]["median_ms"]
 
-show_table(["model", "median ms", "p10 ms", "p90 ms", "speedup vs float"], [
-    [modes[mode][0], f"{r['median_ms']:.4f}", f"{r['p10_ms']:.4f}", f"{r['p90_ms']:.4f}",
-     f"{float_latency_ms / r['median_ms']:.2f}x"]
-    for mode, r in latency.items()
-])
+show_table(
+    ["model", "median ms", "p10 ms", "p90 ms", "speedup vs float"],
+    [
+        [
+            modes[mode][0],
+            f"{r['median_ms']:.4f}",
+            f"{r['p10_ms']:.4f}",
+            f"{r['p90_ms']:.4f}",
+            f"{float_latency_ms / r['median_ms']:.2f}x",
+        ]
+        for mode, r in latency.items()
+    ],
+)
 
 # %% [markdown]
 # Read this table as a measurement of this machine, not as a promise. The TFLite documentation

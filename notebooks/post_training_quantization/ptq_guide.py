@@ -78,12 +78,15 @@ latency_runs = 500
 # output, the count of its tensors by type, and its list of operations (from the TFLite model
 # analyzer, `tf.lite.experimental.Analyzer`).
 
+
 # %%
 def io_types(tflite_model):
     """The dtypes of a model's input and output, as names: ('float32', 'float32')."""
     interpreter = Interpreter(model_content=tflite_model)
-    return (np.dtype(interpreter.get_input_details()[0]["dtype"]).name,
-            np.dtype(interpreter.get_output_details()[0]["dtype"]).name)
+    return (
+        np.dtype(interpreter.get_input_details()[0]["dtype"]).name,
+        np.dtype(interpreter.get_output_details()[0]["dtype"]).name,
+    )
 
 
 def tensor_types(tflite_model):
@@ -104,10 +107,13 @@ def op_names(tflite_model, show=False):
 
 def representative_dataset(images):
     """A representative dataset for the converter: yields one image (batch of one) at a time."""
+
     def generator():
         for image in images:
             yield [image[np.newaxis, ...].astype(np.float32)]
+
     return generator
+
 
 # %% [markdown]
 # ## A float model to start from
@@ -127,8 +133,10 @@ model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_spl
 float_tflite = to_tflite(model, "float")
 float_tflite_bytes = file_size(save_bytes(float_tflite, workdir, "float.tflite"))
 float_tflite_accuracy = tflite_accuracy(float_tflite, x_test, y_test)
-print(f"float .tflite: {float_tflite_bytes:,} bytes, accuracy {float_tflite_accuracy:.2%}, "
-      f"input/output {io_types(float_tflite)}")
+print(
+    f"float .tflite: {float_tflite_bytes:,} bytes, accuracy {float_tflite_accuracy:.2%}, "
+    f"input/output {io_types(float_tflite)}"
+)
 
 # %% [markdown]
 # ## Dynamic range quantization: 8-bit weights
@@ -146,10 +154,14 @@ dynamic_tflite = converter.convert()
 dynamic_tflite_bytes = file_size(save_bytes(dynamic_tflite, workdir, "dynamic.tflite"))
 dynamic_tflite_accuracy = tflite_accuracy(dynamic_tflite, x_test, y_test)
 dynamic_kernels = tflite_kernels(dynamic_tflite)
-show_table(["weight tensor", "shape", "stored as"], [
-    [name, kernel.shape, kernel.dtype.name] for name, kernel in dynamic_kernels.items()])
-assert all(kernel.dtype == (np.int8 if kernel.size >= 1024 else np.float32)
-           for kernel in dynamic_kernels.values())
+show_table(
+    ["weight tensor", "shape", "stored as"],
+    [[name, kernel.shape, kernel.dtype.name] for name, kernel in dynamic_kernels.items()],
+)
+assert all(
+    kernel.dtype == (np.int8 if kernel.size >= 1024 else np.float32)
+    for kernel in dynamic_kernels.values()
+)
 assert io_types(dynamic_tflite) == ("float32", "float32")
 print(f"{dynamic_tflite_bytes:,} bytes, accuracy {dynamic_tflite_accuracy:.2%}")
 
@@ -231,8 +243,10 @@ interpreter.allocate_tensors()
 input_details = interpreter.get_input_details()[0]
 output_details = interpreter.get_output_details()[0]
 for role, details in [("input", input_details), ("output", output_details)]:
-    print(f"{role}: dtype {np.dtype(details['dtype']).name}, shape {details['shape']}, "
-          f"(scale, zero_point) {details['quantization']}")
+    print(
+        f"{role}: dtype {np.dtype(details['dtype']).name}, shape {details['shape']}, "
+        f"(scale, zero_point) {details['quantization']}"
+    )
 print("tensors by type:", dict(tensor_types(integer_only_tflite)))
 assert io_types(integer_only_tflite) == ("int8", "int8")
 assert tensor_types(integer_only_tflite)["float32"] == 0
@@ -249,7 +263,9 @@ quantized_image = np.clip(np.round(image / scale + zero_point), -128, 127).astyp
 interpreter.set_tensor(input_details["index"], quantized_image)
 interpreter.invoke()
 out_scale, out_zero_point = output_details["quantization"]
-logits = (interpreter.get_tensor(output_details["index"]).astype(np.float32) - out_zero_point) * out_scale
+logits = (
+    interpreter.get_tensor(output_details["index"]).astype(np.float32) - out_zero_point
+) * out_scale
 print("logits:", np.round(logits, 2))
 print("predicted class:", CLASS_NAMES[int(np.argmax(logits))], "| label:", CLASS_NAMES[y_test[0]])
 assert int(np.argmax(logits)) == tflite_predict(integer_only_tflite, image)[0]
@@ -269,13 +285,16 @@ print(f"{integer_only_tflite_bytes:,} bytes, accuracy {integer_only_tflite_accur
 # LiteRT takes float only. The next cell converts it with the integer-only settings of the previous section.
 
 # %%
-sine_model = keras.Sequential([
-    keras.layers.InputLayer(input_shape=(28, 28)),
-    keras.layers.Flatten(),
-    keras.layers.Dense(32),
-    keras.layers.Lambda(tf.math.sin),
-    keras.layers.Dense(10),
-], name="sine_model")
+sine_model = keras.Sequential(
+    [
+        keras.layers.InputLayer(input_shape=(28, 28)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(32),
+        keras.layers.Lambda(tf.math.sin),
+        keras.layers.Dense(10),
+    ],
+    name="sine_model",
+)
 
 converter = tf.lite.TFLiteConverter.from_keras_model(sine_model)
 converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -310,7 +329,8 @@ try:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative_dataset(calibration_images)
     converter.target_spec.supported_ops = [
-        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+    ]
     int16x8_tflite = converter.convert()
     int16x8_tflite_accuracy = tflite_accuracy(int16x8_tflite, x_test, y_test)
     int16x8_latency_ms = tflite_latency(int16x8_tflite, x_test[0], runs=latency_runs)["median_ms"]
@@ -326,12 +346,23 @@ if int16x8_tflite is not None:
     print("input/output:", io_types(int16x8_tflite))
     print("tensors by type:", dict(tensor_types(int16x8_tflite)))
     assert tensor_types(int16x8_tflite)["int16"] > 0
-    show_table(["model", "accuracy", "median latency ms", "latency vs int8"], [
-        ["int8 (integer-only)", f"{integer_only_tflite_accuracy:.2%}", f"{int8_latency_ms:.4f}",
-         "1.00x"],
-        ["16x8", f"{int16x8_tflite_accuracy:.2%}", f"{int16x8_latency_ms:.4f}",
-         f"{int16x8_latency_ms / int8_latency_ms:.1f}x"],
-    ])
+    show_table(
+        ["model", "accuracy", "median latency ms", "latency vs int8"],
+        [
+            [
+                "int8 (integer-only)",
+                f"{integer_only_tflite_accuracy:.2%}",
+                f"{int8_latency_ms:.4f}",
+                "1.00x",
+            ],
+            [
+                "16x8",
+                f"{int16x8_tflite_accuracy:.2%}",
+                f"{int16x8_latency_ms:.4f}",
+                f"{int16x8_latency_ms / int8_latency_ms:.1f}x",
+            ],
+        ],
+    )
 
 # %% [markdown]
 # LiteRT runs the 16x8 model here: its activations are int16 tensors and it stays within 1
@@ -350,8 +381,9 @@ if int16x8_tflite is not None:
 # %%
 keras.utils.set_random_seed(seed)
 separable_model = compile_for_training(separable_cnn())
-separable_model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1,
-                    verbose=2)
+separable_model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=2
+)
 separable_float_accuracy = tflite_accuracy(to_tflite(separable_model, "float"), x_test, y_test)
 
 rng = np.random.default_rng(seed)
@@ -360,15 +392,25 @@ for size in calibration_sizes:
     calibration_accuracy[size] = []
     for _ in range(calibration_draws):
         images = x_train[rng.choice(len(x_train), size=size, replace=False)]
-        quantized = to_tflite(separable_model, "int8", representative=images,
-                              representative_samples=size)
+        quantized = to_tflite(
+            separable_model, "int8", representative=images, representative_samples=size
+        )
         calibration_accuracy[size].append(tflite_accuracy(quantized, x_test, y_test))
 
-show_table(["calibration images", "worst draw", "mean", "best draw", "worst vs float"], [
-    [size, f"{min(accs):.2%}", f"{np.mean(accs):.2%}", f"{max(accs):.2%}",
-     f"{100 * (min(accs) - separable_float_accuracy):+.2f} points"]
-    for size, accs in calibration_accuracy.items()
-] + [["float model", "", f"{separable_float_accuracy:.2%}", "", ""]])
+show_table(
+    ["calibration images", "worst draw", "mean", "best draw", "worst vs float"],
+    [
+        [
+            size,
+            f"{min(accs):.2%}",
+            f"{np.mean(accs):.2%}",
+            f"{max(accs):.2%}",
+            f"{100 * (min(accs) - separable_float_accuracy):+.2f} points",
+        ]
+        for size, accs in calibration_accuracy.items()
+    ]
+    + [["float model", "", f"{separable_float_accuracy:.2%}", "", ""]],
+)
 
 # %%
 if 1 in calibration_accuracy:
@@ -377,8 +419,9 @@ else:
     calibration_1_max_drop = None
     calibration_1_max_drop_unmeasured_reason = "calibration_sizes does not include 1"
 if 100 in calibration_accuracy:
-    calibration_100_max_gap = max(abs(a - separable_float_accuracy)
-                                  for a in calibration_accuracy[100])
+    calibration_100_max_gap = max(
+        abs(a - separable_float_accuracy) for a in calibration_accuracy[100]
+    )
 else:
     calibration_100_max_gap = None
     calibration_100_max_gap_unmeasured_reason = "calibration_sizes does not include 100"
@@ -386,8 +429,12 @@ else:
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
 for size, accs in calibration_accuracy.items():
     ax.scatter([size] * len(accs), [100 * a for a in accs], color="#1f77b4")
-ax.plot(list(calibration_accuracy), [100 * np.mean(a) for a in calibration_accuracy.values()],
-        color="#1f77b4", label="int8, mean of the draws")
+ax.plot(
+    list(calibration_accuracy),
+    [100 * np.mean(a) for a in calibration_accuracy.values()],
+    color="#1f77b4",
+    label="int8, mean of the draws",
+)
 ax.axhline(100 * separable_float_accuracy, color="#7f7f7f", linestyle="--", label="float model")
 ax.set_xscale("log")
 ax.set_xticks(list(calibration_accuracy), [str(s) for s in calibration_accuracy])
@@ -430,7 +477,10 @@ summary = [
 ]
 if int16x8_tflite is not None:
     summary.append(("16x8", int16x8_tflite, int16x8_tflite_accuracy))
-show_table(["model", ".tflite bytes", "accuracy", "input / output"], [
-    [name, f"{len(tflite_model):,}", f"{accuracy:.2%}", " / ".join(io_types(tflite_model))]
-    for name, tflite_model, accuracy in summary
-])
+show_table(
+    ["model", ".tflite bytes", "accuracy", "input / output"],
+    [
+        [name, f"{len(tflite_model):,}", f"{accuracy:.2%}", " / ".join(io_types(tflite_model))]
+        for name, tflite_model, accuracy in summary
+    ],
+)

@@ -73,34 +73,51 @@ for model_name, build in ARCHITECTURES.items():
     print(f"--- {model_name}")
     keras.utils.set_random_seed(seed)
     model = compile_for_training(build())
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1,
-              verbose=2)
+    model.fit(
+        x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=2
+    )
     slug = model.name
-    baseline = measure_tflite(to_tflite(model, "float"), x_test, y_test, workdir,
-                              f"{slug}_float.tflite", latency_runs=latency_runs)
+    baseline = measure_tflite(
+        to_tflite(model, "float"),
+        x_test,
+        y_test,
+        workdir,
+        f"{slug}_float.tflite",
+        latency_runs=latency_runs,
+    )
     results_rows.append(results_row(model_name, "float baseline", None, baseline, baseline))
     for mode in modes:
-        tflite_model = to_tflite(model, mode, representative=x_train,
-                                 representative_samples=representative_samples)
-        measured = measure_tflite(tflite_model, x_test, y_test, workdir, f"{slug}_{mode}.tflite",
-                                  latency_runs=latency_runs)
+        tflite_model = to_tflite(
+            model, mode, representative=x_train, representative_samples=representative_samples
+        )
+        measured = measure_tflite(
+            tflite_model,
+            x_test,
+            y_test,
+            workdir,
+            f"{slug}_{mode}.tflite",
+            latency_runs=latency_runs,
+        )
         results_rows.append(results_row(model_name, MODE_LABELS[mode], mode, measured, baseline))
 
 # %% [markdown]
 # ## Results
 
 # %%
-results_table(results_rows, {
-    "model": "{model}",
-    "configuration": "{config}",
-    "accuracy": "{accuracy:.2%}",
-    "vs float": "{change_points:+.2f} points",
-    ".tflite bytes": "{tflite_bytes:,}",
-    "times smaller": "{raw_ratio:.2f}x",
-    "zipped bytes": "{size:,}",
-    "median latency ms": "{latency_ms:.4f}",
-    "memory KB": "{memory_kib:,.0f}",
-})
+results_table(
+    results_rows,
+    {
+        "model": "{model}",
+        "configuration": "{config}",
+        "accuracy": "{accuracy:.2%}",
+        "vs float": "{change_points:+.2f} points",
+        ".tflite bytes": "{tflite_bytes:,}",
+        "times smaller": "{raw_ratio:.2f}x",
+        "zipped bytes": "{size:,}",
+        "median latency ms": "{latency_ms:.4f}",
+        "memory KB": "{memory_kib:,.0f}",
+    },
+)
 
 # %%
 quantized_rows = [row for row in results_rows if row["hyperparameter"] is not None]
@@ -129,8 +146,11 @@ fig, axes = plt.subplots(1, len(ARCHITECTURES), figsize=(12, 3.8), sharey=False)
 for ax, model_name in zip(axes, ARCHITECTURES, strict=True):
     rows = [row for row in results_rows if row["model"] == model_name]
     labels = ["float" if row["hyperparameter"] is None else row["hyperparameter"] for row in rows]
-    bars = ax.bar(labels, [row["tflite_bytes"] / 1024 for row in rows],
-                  color=[MODE_COLORS[label] for label in labels])
+    bars = ax.bar(
+        labels,
+        [row["tflite_bytes"] / 1024 for row in rows],
+        color=[MODE_COLORS[label] for label in labels],
+    )
     ax.bar_label(bars, labels=[f"{row['accuracy']:.1%}" for row in rows], fontsize=8)
     ax.set_title(model_name)
     ax.set_ylabel(".tflite size (KiB)")

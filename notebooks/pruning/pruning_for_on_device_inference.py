@@ -126,21 +126,31 @@ def sparse_mobilenet(input_channels=3, stem_padding="zero_padding", extra_layer=
         stem = [layers.ZeroPadding2D(1), layers.Conv2D(16, 3, strides=2, padding="valid")]
     else:
         stem = [layers.Conv2D(16, 3, strides=2, padding="same")]
-    return keras.Sequential([
-        layers.InputLayer(input_shape=(28, 28, input_channels)),
-        *stem, *bn_relu(),
-        layers.DepthwiseConv2D(3, padding="same"), *bn_relu(),
-        layers.Conv2D(32, 1), *bn_relu(),
-        layers.ZeroPadding2D(1),
-        layers.DepthwiseConv2D(3, strides=2, padding="valid"), *bn_relu(),
-        layers.Conv2D(64, 1), *bn_relu(),
-        *([extra_layer] if extra_layer is not None else []),
-        layers.DepthwiseConv2D(3, padding="same"), *bn_relu(),
-        layers.Conv2D(128, 1), *bn_relu(),
-        layers.GlobalAveragePooling2D(keepdims=True),
-        layers.Flatten(),
-        layers.Dense(10),
-    ], name="sparse_mobilenet")
+    return keras.Sequential(
+        [
+            layers.InputLayer(input_shape=(28, 28, input_channels)),
+            *stem,
+            *bn_relu(),
+            layers.DepthwiseConv2D(3, padding="same"),
+            *bn_relu(),
+            layers.Conv2D(32, 1),
+            *bn_relu(),
+            layers.ZeroPadding2D(1),
+            layers.DepthwiseConv2D(3, strides=2, padding="valid"),
+            *bn_relu(),
+            layers.Conv2D(64, 1),
+            *bn_relu(),
+            *([extra_layer] if extra_layer is not None else []),
+            layers.DepthwiseConv2D(3, padding="same"),
+            *bn_relu(),
+            layers.Conv2D(128, 1),
+            *bn_relu(),
+            layers.GlobalAveragePooling2D(keepdims=True),
+            layers.Flatten(),
+            layers.Dense(10),
+        ],
+        name="sparse_mobilenet",
+    )
 
 
 # %% [markdown]
@@ -152,17 +162,22 @@ def sparse_mobilenet(input_channels=3, stem_padding="zero_padding", extra_layer=
 candidates = [
     ("tutorial CNN (models snippet)", tutorial_cnn),
     ("grayscale input: first convolution sees 1 channel", lambda: sparse_mobilenet(1)),
-    ('first convolution with padding="same", no ZeroPadding2D',
-     lambda: sparse_mobilenet(stem_padding="same")),
-    ("a MaxPooling2D between the convolutions",
-     lambda: sparse_mobilenet(extra_layer=keras.layers.MaxPooling2D(1))),
+    (
+        'first convolution with padding="same", no ZeroPadding2D',
+        lambda: sparse_mobilenet(stem_padding="same"),
+    ),
+    (
+        "a MaxPooling2D between the convolutions",
+        lambda: sparse_mobilenet(extra_layer=keras.layers.MaxPooling2D(1)),
+    ),
     ("the MobileNet-style model of this tutorial", sparse_mobilenet),
 ]
 verdicts = []
 for description, build in candidates:
     try:
         tfmot.sparsity.keras.prune_low_magnitude(
-            build(), pruning_policy=tfmot.sparsity.keras.PruneForLatencyOnXNNPack())
+            build(), pruning_policy=tfmot.sparsity.keras.PruneForLatencyOnXNNPack()
+        )
         verdicts.append((description, "accepted"))
     except ValueError as error:
         verdicts.append((description, f"rejected: {str(error).splitlines()[0]}"))
@@ -188,8 +203,9 @@ assert rejected_models == len(candidates) - 1 and verdicts[-1][1] == "accepted"
 keras.utils.set_random_seed(seed)
 baseline_model = compile_for_training(sparse_mobilenet())
 baseline_model.summary()
-baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                   validation_split=0.1, verbose=2)
+baseline_model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, validation_split=0.1, verbose=2
+)
 baseline_accuracy = keras_accuracy(baseline_model, x_test, y_test)
 dense_tflite = to_tflite(baseline_model, "float")
 dense_path = save_bytes(dense_tflite, workdir, "dense.tflite")
@@ -208,14 +224,24 @@ frequency = max(1, steps // 20)
 pruned_model = tfmot.sparsity.keras.prune_low_magnitude(
     baseline_model,
     pruning_schedule=tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=0.25, final_sparsity=final_sparsity, begin_step=0,
-        end_step=(steps // frequency) * frequency, frequency=frequency),
+        initial_sparsity=0.25,
+        final_sparsity=final_sparsity,
+        begin_step=0,
+        end_step=(steps // frequency) * frequency,
+        frequency=frequency,
+    ),
     pruning_policy=tfmot.sparsity.keras.PruneForLatencyOnXNNPack(),
 )
 compile_for_training(pruned_model)
-pruned_model.fit(x_train, y_train, batch_size=batch_size, epochs=pruning_epochs,
-                 validation_split=0.1, verbose=2,
-                 callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+pruned_model.fit(
+    x_train,
+    y_train,
+    batch_size=batch_size,
+    epochs=pruning_epochs,
+    validation_split=0.1,
+    verbose=2,
+    callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+)
 pruned_accuracy = keras_accuracy(pruned_model, x_test, y_test)
 stripped_model = tfmot.sparsity.keras.strip_pruning(pruned_model)
 
@@ -228,8 +254,14 @@ for layer in stripped_model.layers:
         continue
     is_pointwise = isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)
     (pointwise if is_pointwise else others).append(weights.numpy())
-    kernel_rows.append([layer.name, tuple(weights.shape), "yes" if is_pointwise else "no",
-                        f"{sparsity([weights.numpy()]):.2%}"])
+    kernel_rows.append(
+        [
+            layer.name,
+            tuple(weights.shape),
+            "yes" if is_pointwise else "no",
+            f"{sparsity([weights.numpy()]):.2%}",
+        ]
+    )
 show_table(["layer", "kernel shape", "pruned by the policy", "zeros"], kernel_rows)
 pruned_layers = len(pointwise)
 pointwise_sparsity = min(sparsity([kernel]) for kernel in pointwise)
@@ -256,8 +288,11 @@ converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
 sparse_tflite = converter.convert()
 sparse_path = save_bytes(sparse_tflite, workdir, "sparse.tflite")
 
-OPERATOR_NAMES = {value: name for name, value in vars(tflite_schema.BuiltinOperator).items()
-                  if not name.startswith("_")}
+OPERATOR_NAMES = {
+    value: name
+    for name, value in vars(tflite_schema.BuiltinOperator).items()
+    if not name.startswith("_")
+}
 
 
 def describe(tflite_model):
@@ -265,9 +300,12 @@ def describe(tflite_model):
     flatbuffer = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_model))
     subgraph = flatbuffer.subgraphs[0]
     codes = flatbuffer.operatorCodes
-    operators = [OPERATOR_NAMES[max(codes[op.opcodeIndex].builtinCode,
-                                    codes[op.opcodeIndex].deprecatedBuiltinCode)]
-                 for op in subgraph.operators]
+    operators = [
+        OPERATOR_NAMES[
+            max(codes[op.opcodeIndex].builtinCode, codes[op.opcodeIndex].deprecatedBuiltinCode)
+        ]
+        for op in subgraph.operators
+    ]
     return operators, sum(tensor.sparsity is not None for tensor in subgraph.tensors)
 
 
@@ -282,13 +320,22 @@ dense_tflite_bytes, dense_tflite_zipped_bytes = file_size(dense_path), zipped_si
 pruned_dense_tflite_bytes = file_size(pruned_dense_path)
 pruned_dense_tflite_zipped_bytes = zipped_size(pruned_dense_path)
 sparse_tflite_bytes, sparse_tflite_zipped_bytes = file_size(sparse_path), zipped_size(sparse_path)
-show_table([".tflite file", "bytes", "zipped bytes"], [
-    ["dense baseline", f"{dense_tflite_bytes:,}", f"{dense_tflite_zipped_bytes:,}"],
-    ["pruned, usual conversion", f"{pruned_dense_tflite_bytes:,}",
-     f"{pruned_dense_tflite_zipped_bytes:,}"],
-    ["pruned, EXPERIMENTAL_SPARSITY", f"{sparse_tflite_bytes:,}",
-     f"{sparse_tflite_zipped_bytes:,}"],
-])
+show_table(
+    [".tflite file", "bytes", "zipped bytes"],
+    [
+        ["dense baseline", f"{dense_tflite_bytes:,}", f"{dense_tflite_zipped_bytes:,}"],
+        [
+            "pruned, usual conversion",
+            f"{pruned_dense_tflite_bytes:,}",
+            f"{pruned_dense_tflite_zipped_bytes:,}",
+        ],
+        [
+            "pruned, EXPERIMENTAL_SPARSITY",
+            f"{sparse_tflite_bytes:,}",
+            f"{sparse_tflite_zipped_bytes:,}",
+        ],
+    ],
+)
 assert densify_ops == sparse_tensors == pruned_layers
 
 # %% [markdown]
@@ -306,10 +353,13 @@ assert densify_ops == sparse_tensors == pruned_layers
 # %%
 dense_tflite_accuracy = tflite_accuracy(dense_tflite, x_test, y_test)
 sparse_tflite_accuracy = tflite_accuracy(sparse_tflite, x_test, y_test)
-show_table(["model", "Keras", "TFLite (LiteRT)"], [
-    ["dense baseline", f"{baseline_accuracy:.2%}", f"{dense_tflite_accuracy:.2%}"],
-    ["pruned, sparse format", f"{pruned_accuracy:.2%}", f"{sparse_tflite_accuracy:.2%}"],
-])
+show_table(
+    ["model", "Keras", "TFLite (LiteRT)"],
+    [
+        ["dense baseline", f"{baseline_accuracy:.2%}", f"{dense_tflite_accuracy:.2%}"],
+        ["pruned, sparse format", f"{pruned_accuracy:.2%}", f"{sparse_tflite_accuracy:.2%}"],
+    ],
+)
 
 # %% [markdown]
 # The sparse `.tflite` model scores within 0.1 point of the pruned Keras model, and with three
@@ -322,12 +372,15 @@ show_table(["model", "Keras", "TFLite (LiteRT)"], [
 # of the machine does not fall on one model only, and keeps the median of the round medians. For
 # comparison it also times the dense model with XNNPACK turned off (LiteRT's own kernels).
 
+
 # %%
 def median_latency_without_xnnpack(tflite_model, sample, runs):
     """Median invoke() time in ms with LiteRT's built-in kernels, XNNPACK off."""
     interpreter = Interpreter(
-        model_content=tflite_model, num_threads=1,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        model_content=tflite_model,
+        num_threads=1,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], sample[np.newaxis])
     for _ in range(20):
@@ -343,18 +396,28 @@ def median_latency_without_xnnpack(tflite_model, sample, runs):
 rounds = {"dense": [], "sparse": [], "dense, XNNPACK off": []}
 for _ in range(latency_rounds):
     rounds["dense"].append(tflite_latency(dense_tflite, x_test[0], runs=latency_runs)["median_ms"])
-    rounds["sparse"].append(tflite_latency(sparse_tflite, x_test[0], runs=latency_runs)["median_ms"])
+    rounds["sparse"].append(
+        tflite_latency(sparse_tflite, x_test[0], runs=latency_runs)["median_ms"]
+    )
     rounds["dense, XNNPACK off"].append(
-        median_latency_without_xnnpack(dense_tflite, x_test[0], latency_runs))
+        median_latency_without_xnnpack(dense_tflite, x_test[0], latency_runs)
+    )
 latency_ms = {name: statistics.median(values) for name, values in rounds.items()}
 dense_latency_ms = latency_ms["dense"]
 sparse_latency_ms = latency_ms["sparse"]
 no_xnnpack_latency_ms = latency_ms["dense, XNNPACK off"]
-show_table(["model", "median of round medians (ms)", "round medians (ms)", "vs dense"], [
-    [name, f"{latency_ms[name]:.4f}", ", ".join(f"{v:.4f}" for v in values),
-     f"{latency_ms[name] / dense_latency_ms:.2f}x"]
-    for name, values in rounds.items()
-])
+show_table(
+    ["model", "median of round medians (ms)", "round medians (ms)", "vs dense"],
+    [
+        [
+            name,
+            f"{latency_ms[name]:.4f}",
+            ", ".join(f"{v:.4f}" for v in values),
+            f"{latency_ms[name] / dense_latency_ms:.2f}x",
+        ]
+        for name, values in rounds.items()
+    ],
+)
 
 # %% [markdown]
 # XNNPACK is clearly in use: with it, the dense model runs at least 3x faster than with
@@ -386,6 +449,7 @@ print(f"machine: {machine}; AVX: {'yes' if cpu_has_avx else 'no'}")
 # compares the logits of the sparse model with those of the pruned model in the usual format,
 # both run by XNNPACK.
 
+
 # %%
 def logits(tflite_model, images):
     interpreter = Interpreter(model_content=tflite_model, num_threads=1)
@@ -397,8 +461,11 @@ def logits(tflite_model, images):
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
-sparse_vs_dense_logit_difference = float(np.max(np.abs(
-    logits(sparse_tflite, x_test[:1000]) - logits(pruned_dense_tflite, x_test[:1000]))))
+sparse_vs_dense_logit_difference = float(
+    np.max(
+        np.abs(logits(sparse_tflite, x_test[:1000]) - logits(pruned_dense_tflite, x_test[:1000]))
+    )
+)
 print(f"largest logit difference, sparse vs usual format: {sparse_vs_dense_logit_difference}")
 
 # %% [markdown]
@@ -415,13 +482,16 @@ print(f"largest logit difference, sparse vs usual format: {sparse_vs_dense_logit
 # ## Summary
 
 # %%
-show_table(["", "dense baseline", "pruned, sparse format"], [
-    ["LiteRT accuracy", f"{dense_tflite_accuracy:.2%}", f"{sparse_tflite_accuracy:.2%}"],
-    ["bytes", f"{dense_tflite_bytes:,}", f"{sparse_tflite_bytes:,}"],
-    ["zipped bytes", f"{dense_tflite_zipped_bytes:,}", f"{sparse_tflite_zipped_bytes:,}"],
-    ["DENSIFY operators", dense_operators.count("DENSIFY"), densify_ops],
-    ["latency, median of rounds (ms)", f"{dense_latency_ms:.4f}", f"{sparse_latency_ms:.4f}"],
-])
+show_table(
+    ["", "dense baseline", "pruned, sparse format"],
+    [
+        ["LiteRT accuracy", f"{dense_tflite_accuracy:.2%}", f"{sparse_tflite_accuracy:.2%}"],
+        ["bytes", f"{dense_tflite_bytes:,}", f"{sparse_tflite_bytes:,}"],
+        ["zipped bytes", f"{dense_tflite_zipped_bytes:,}", f"{sparse_tflite_zipped_bytes:,}"],
+        ["DENSIFY operators", dense_operators.count("DENSIFY"), densify_ops],
+        ["latency, median of rounds (ms)", f"{dense_latency_ms:.4f}", f"{sparse_latency_ms:.4f}"],
+    ],
+)
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
 names = ["dense\nbaseline", "pruned,\nusual format", "pruned,\nsparse format"]
@@ -429,15 +499,16 @@ raw = [dense_tflite_bytes, pruned_dense_tflite_bytes, sparse_tflite_bytes]
 zipped = [dense_tflite_zipped_bytes, pruned_dense_tflite_zipped_bytes, sparse_tflite_zipped_bytes]
 positions = np.arange(len(names))
 axes[0].bar(positions - 0.2, [b / 1024 for b in raw], width=0.4, label="on disk", color="#b0b0b0")
-axes[0].bar(positions + 0.2, [b / 1024 for b in zipped], width=0.4, label="zipped",
-            color="#1f77b4")
+axes[0].bar(positions + 0.2, [b / 1024 for b in zipped], width=0.4, label="zipped", color="#1f77b4")
 axes[0].set_xticks(positions, names)
 axes[0].set_ylabel("KiB")
 axes[0].set_title("File size")
 axes[0].legend()
-axes[1].bar(["dense", "sparse", "dense,\nXNNPACK off"],
-            [latency_ms["dense"], latency_ms["sparse"], latency_ms["dense, XNNPACK off"]],
-            color=["#1f77b4", "#ff7f0e", "#b0b0b0"])
+axes[1].bar(
+    ["dense", "sparse", "dense,\nXNNPACK off"],
+    [latency_ms["dense"], latency_ms["sparse"], latency_ms["dense, XNNPACK off"]],
+    color=["#1f77b4", "#ff7f0e", "#b0b0b0"],
+)
 axes[1].set_ylabel("ms (median, 1 thread)")
 axes[1].set_title("Latency on this CPU")
 fig.tight_layout()

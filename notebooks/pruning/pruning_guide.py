@@ -84,8 +84,9 @@ workdir = tempfile.mkdtemp(prefix="pruning_guide_")
 (x_train, y_train), (x_test, y_test) = load_fashion_mnist(train_samples)
 
 baseline_model = compile_for_training(tutorial_cnn())
-baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                   validation_split=0.1, verbose=2)
+baseline_model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, validation_split=0.1, verbose=2
+)
 baseline_accuracy = keras_accuracy(baseline_model, x_test, y_test)
 baseline_path = os.path.join(workdir, "baseline.h5")
 keras.models.save_model(baseline_model, baseline_path, include_optimizer=False)
@@ -105,8 +106,12 @@ def pruning_schedule(steps):
     """
     frequency = max(1, steps // 20)
     return tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=0.50, final_sparsity=target_sparsity, begin_step=0,
-        end_step=(steps // frequency) * frequency, frequency=frequency)
+        initial_sparsity=0.50,
+        final_sparsity=target_sparsity,
+        begin_step=0,
+        end_step=(steps // frequency) * frequency,
+        frequency=frequency,
+    )
 
 
 def fit_steps(epochs):
@@ -117,21 +122,34 @@ def fit_steps(epochs):
 def fine_tune(model, epochs, callbacks=()):
     """Fine-tune a pruned model; `UpdatePruningStep` advances its schedule."""
     compile_for_training(model)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1,
-              verbose=2, callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), *callbacks])
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_split=0.1,
+        verbose=2,
+        callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), *callbacks],
+    )
     return model
 
 
 def step_of(model):
     """The step count of the first pruning wrapper with weights to prune."""
-    return int(next(layer for layer in model.layers
-                    if getattr(layer, "prunable_weights", None)).pruning_step.numpy())
+    return int(
+        next(
+            layer for layer in model.layers if getattr(layer, "prunable_weights", None)
+        ).pruning_step.numpy()
+    )
 
 
 def kernel_sparsity(model):
     """Fraction of zeros in each kernel of a Keras model, by layer name."""
-    return {layer.name: sparsity([layer.kernel.numpy()])
-            for layer in model.layers if hasattr(layer, "kernel")}
+    return {
+        layer.name: sparsity([layer.kernel.numpy()])
+        for layer in model.layers
+        if hasattr(layer, "kernel")
+    }
 
 
 # %% [markdown]
@@ -144,12 +162,19 @@ def kernel_sparsity(model):
 
 # %%
 whole_model = tfmot.sparsity.keras.prune_low_magnitude(
-    fresh_baseline(), pruning_schedule=pruning_schedule(fit_steps(pruning_epochs)))
-show_table(["layer", "wrapper", "pruned weights"], [
-    [layer.layer.name, type(layer).__name__,
-     ", ".join(w.name.split("/")[-1] for w in layer.prunable_weights) or "none"]
-    for layer in whole_model.layers
-])
+    fresh_baseline(), pruning_schedule=pruning_schedule(fit_steps(pruning_epochs))
+)
+show_table(
+    ["layer", "wrapper", "pruned weights"],
+    [
+        [
+            layer.layer.name,
+            type(layer).__name__,
+            ", ".join(w.name.split("/")[-1] for w in layer.prunable_weights) or "none",
+        ]
+        for layer in whole_model.layers
+    ],
+)
 pruned_layers = [layer.layer.name for layer in whole_model.layers if layer.prunable_weights]
 assert pruned_layers == [layer.name for layer in baseline_model.layers if hasattr(layer, "kernel")]
 
@@ -163,7 +188,7 @@ try:
     raise AssertionError("training without UpdatePruningStep should fail")
 except tf.errors.InvalidArgumentError as error:
     message = next(line for line in str(error).splitlines() if "UpdatePruningStep" in line)
-    print(message[message.index("Prune() wrapper"):].split("]")[0])
+    print(message[message.index("Prune() wrapper") :].split("]")[0])
 
 # %% [markdown]
 # With the callback, training runs. If you have TensorBoard installed, you can add the
@@ -177,12 +202,17 @@ whole_model_accuracy = keras_accuracy(whole_model, x_test, y_test)
 whole_model_tflite = to_tflite(tfmot.sparsity.keras.strip_pruning(whole_model))
 whole_model_kernels = tflite_kernels(whole_model_tflite)
 whole_model_sparsity = sparsity(list(whole_model_kernels.values()))
-show_table(["kernel in the .tflite", "shape", "zeros"], [
-    [name.split(";")[0], tuple(kernel.shape), f"{sparsity([kernel]):.2%}"]
-    for name, kernel in whole_model_kernels.items()
-])
-print(f"accuracy {whole_model_accuracy:.2%} (baseline {baseline_accuracy:.2%}); "
-      f"zeros in the .tflite kernels: {whole_model_sparsity:.2%}")
+show_table(
+    ["kernel in the .tflite", "shape", "zeros"],
+    [
+        [name.split(";")[0], tuple(kernel.shape), f"{sparsity([kernel]):.2%}"]
+        for name, kernel in whole_model_kernels.items()
+    ],
+)
+print(
+    f"accuracy {whole_model_accuracy:.2%} (baseline {baseline_accuracy:.2%}); "
+    f"zeros in the .tflite kernels: {whole_model_sparsity:.2%}"
+)
 
 # %% [markdown]
 # After `strip_pruning` and conversion, 80% of the kernel weights in the `.tflite` file are
@@ -195,17 +225,18 @@ print(f"accuracy {whole_model_accuracy:.2%} (baseline {baseline_accuracy:.2%}); 
 # `clone_function` that wraps those layers and returns the others unchanged. Here only the dense
 # layer is pruned. The same function works for a Sequential and for a Functional model.
 
+
 # %%
 def prune_dense_only(layer):
     if isinstance(layer, keras.layers.Dense):
         return tfmot.sparsity.keras.prune_low_magnitude(
-            layer, pruning_schedule=pruning_schedule(fit_steps(section_epochs)))
+            layer, pruning_schedule=pruning_schedule(fit_steps(section_epochs))
+        )
     return layer
 
 
 # A Sequential model.
-some_layers_sequential = keras.models.clone_model(fresh_baseline(),
-                                                  clone_function=prune_dense_only)
+some_layers_sequential = keras.models.clone_model(fresh_baseline(), clone_function=prune_dense_only)
 
 # The same network written as a Functional model, with the baseline's weights.
 inputs = keras.Input(shape=(28, 28))
@@ -215,24 +246,27 @@ features = keras.layers.MaxPooling2D(2)(features)
 outputs = keras.layers.Dense(10)(keras.layers.Flatten()(features))
 functional_model = keras.Model(inputs, outputs)
 functional_model.set_weights(fresh_baseline().get_weights())
-some_layers_functional = keras.models.clone_model(functional_model,
-                                                  clone_function=prune_dense_only)
+some_layers_functional = keras.models.clone_model(functional_model, clone_function=prune_dense_only)
 
 some_layers = {}
-for name, model in [("Sequential", some_layers_sequential),
-                    ("Functional", some_layers_functional)]:
+for name, model in [("Sequential", some_layers_sequential), ("Functional", some_layers_functional)]:
     print(name, [type(layer).__name__ for layer in model.layers])
     fine_tune(model, section_epochs)
     some_layers[name] = kernel_sparsity(tfmot.sparsity.keras.strip_pruning(model))
 
-show_table(["model", "convolution kernel zeros", "dense kernel zeros"], [
-    [name, f"{conv:.2%}", f"{dense:.2%}"]
-    for name, (conv, dense) in ((name, values.values()) for name, values in some_layers.items())
-])
+show_table(
+    ["model", "convolution kernel zeros", "dense kernel zeros"],
+    [
+        [name, f"{conv:.2%}", f"{dense:.2%}"]
+        for name, (conv, dense) in ((name, values.values()) for name, values in some_layers.items())
+    ],
+)
 sequential_conv_sparsity, sequential_dense_sparsity = some_layers["Sequential"].values()
 functional_conv_sparsity, functional_dense_sparsity = some_layers["Functional"].values()
-for conv, dense in [(sequential_conv_sparsity, sequential_dense_sparsity),
-                    (functional_conv_sparsity, functional_dense_sparsity)]:
+for conv, dense in [
+    (sequential_conv_sparsity, sequential_dense_sparsity),
+    (functional_conv_sparsity, functional_dense_sparsity),
+]:
     assert conv == 0.0 and dense >= target_sparsity - 0.005, (conv, dense)
 
 # %% [markdown]
@@ -248,6 +282,7 @@ for conv, dense in [(sequential_conv_sparsity, sequential_dense_sparsity),
 # and implement `get_prunable_weights`. The layer below is a dense layer with a learned scale per
 # output; only its kernel should be pruned.
 
+
 # %%
 @keras.utils.register_keras_serializable(package="pruning_guide")
 class ScaledDense(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
@@ -258,8 +293,9 @@ class ScaledDense(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
         self.units = units
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units),
-                                      initializer="glorot_uniform")
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_shape[-1], self.units), initializer="glorot_uniform"
+        )
         self.scale = self.add_weight(name="scale", shape=(self.units,), initializer="ones")
 
     def call(self, inputs):
@@ -273,29 +309,36 @@ class ScaledDense(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
 
 
 keras.utils.set_random_seed(seed)
-custom_model = keras.Sequential([
-    keras.layers.InputLayer(input_shape=(28, 28)),
-    keras.layers.Flatten(),
-    ScaledDense(64, name="scaled_dense"),
-    keras.layers.ReLU(),
-    keras.layers.Dense(10),
-])
-compile_for_training(custom_model).fit(x_train, y_train, batch_size=batch_size, epochs=1,
-                                       validation_split=0.1, verbose=2)
+custom_model = keras.Sequential(
+    [
+        keras.layers.InputLayer(input_shape=(28, 28)),
+        keras.layers.Flatten(),
+        ScaledDense(64, name="scaled_dense"),
+        keras.layers.ReLU(),
+        keras.layers.Dense(10),
+    ]
+)
+compile_for_training(custom_model).fit(
+    x_train, y_train, batch_size=batch_size, epochs=1, validation_split=0.1, verbose=2
+)
 custom_pruned = tfmot.sparsity.keras.prune_low_magnitude(
-    custom_model, pruning_schedule=pruning_schedule(fit_steps(section_epochs)))
+    custom_model, pruning_schedule=pruning_schedule(fit_steps(section_epochs))
+)
 fine_tune(custom_pruned, section_epochs)
 custom_stripped = tfmot.sparsity.keras.strip_pruning(custom_pruned)
 custom_kernel_sparsity = sparsity([custom_stripped.get_layer("scaled_dense").kernel.numpy()])
 custom_scale_sparsity = sparsity([custom_stripped.get_layer("scaled_dense").scale.numpy()])
-print(f"custom layer: kernel {custom_kernel_sparsity:.2%} zeros, "
-      f"scale {custom_scale_sparsity:.2%} zeros")
+print(
+    f"custom layer: kernel {custom_kernel_sparsity:.2%} zeros, "
+    f"scale {custom_scale_sparsity:.2%} zeros"
+)
 assert custom_kernel_sparsity >= target_sparsity - 0.005 and custom_scale_sparsity == 0.0
 
 # %% [markdown]
 # The custom layer's kernel reached the target sparsity and its scale vector kept every value.
 # A layer with weights that TFMOT does not know and that does not implement `PrunableLayer`
 # makes `prune_low_magnitude` raise an error:
+
 
 # %%
 class PlainScaledDense(keras.layers.Layer):
@@ -306,8 +349,9 @@ class PlainScaledDense(keras.layers.Layer):
 
 
 try:
-    tfmot.sparsity.keras.prune_low_magnitude(keras.Sequential(
-        [keras.layers.InputLayer(input_shape=(4,)), PlainScaledDense()]))
+    tfmot.sparsity.keras.prune_low_magnitude(
+        keras.Sequential([keras.layers.InputLayer(input_shape=(4,)), PlainScaledDense()])
+    )
     raise AssertionError("an unknown layer should be rejected")
 except ValueError as error:
     print(str(error).splitlines()[0][:160])
@@ -323,11 +367,15 @@ except ValueError as error:
 
 # %%
 keras.utils.set_random_seed(seed)
-dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
-    len(x_train), seed=seed).batch(batch_size)
+dataset = (
+    tf.data.Dataset.from_tensor_slices((x_train, y_train))
+    .shuffle(len(x_train), seed=seed)
+    .batch(batch_size)
+)
 loop_steps = len(dataset) * section_epochs
 loop_model = tfmot.sparsity.keras.prune_low_magnitude(
-    fresh_baseline(), pruning_schedule=pruning_schedule(loop_steps))
+    fresh_baseline(), pruning_schedule=pruning_schedule(loop_steps)
+)
 optimizer = keras.optimizers.Adam(1e-3)
 loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -352,11 +400,12 @@ for epoch in range(section_epochs):
     print(f"epoch {epoch + 1}: last batch loss {float(loss):.4f}")
 
 pruning_step = step_of(loop_model)
-loop_sparsity = sparsity([w.numpy() for layer in loop_model.layers
-                          for w in layer.prunable_weights])
+loop_sparsity = sparsity([w.numpy() for layer in loop_model.layers for w in layer.prunable_weights])
 loop_accuracy = keras_accuracy(loop_model, x_test, y_test)
-print(f"{loop_steps} steps, pruning step {pruning_step}; zeros in the kernels: "
-      f"{loop_sparsity:.2%}; accuracy {loop_accuracy:.2%}")
+print(
+    f"{loop_steps} steps, pruning step {pruning_step}; zeros in the kernels: "
+    f"{loop_sparsity:.2%}; accuracy {loop_accuracy:.2%}"
+)
 assert pruning_step == loop_steps and loop_sparsity >= target_sparsity - 0.005
 
 # %% [markdown]
@@ -378,7 +427,8 @@ assert "on_train_batch_begin" not in vars(tfmot.sparsity.keras.UpdatePruningStep
 
 # %%
 checkpoint_model = tfmot.sparsity.keras.prune_low_magnitude(
-    fresh_baseline(), pruning_schedule=pruning_schedule(fit_steps(2 * section_epochs)))
+    fresh_baseline(), pruning_schedule=pruning_schedule(fit_steps(2 * section_epochs))
+)
 fine_tune(checkpoint_model, section_epochs)
 saved_step = step_of(checkpoint_model)
 expected = checkpoint_model.predict(x_test, batch_size=512, verbose=0)
@@ -389,21 +439,31 @@ for extension in ["h5", "keras"]:
     checkpoint_model.save(path)  # with the optimizer state, in both formats
     with tfmot.sparsity.keras.prune_scope():
         restored = keras.models.load_model(path)
-    difference = float(np.max(np.abs(restored.predict(x_test, batch_size=512, verbose=0)
-                                     - expected)))
+    difference = float(
+        np.max(np.abs(restored.predict(x_test, batch_size=512, verbose=0) - expected))
+    )
     restored_step = step_of(restored)
     restored_max_logit_difference = max(restored_max_logit_difference, difference)
-    print(f".{extension}: {type(restored.layers[1]).__name__} at step {restored_step}, "
-          f"largest logit difference {difference}")
+    print(
+        f".{extension}: {type(restored.layers[1]).__name__} at step {restored_step}, "
+        f"largest logit difference {difference}"
+    )
     assert restored_step == saved_step and difference == 0.0
 
 # Resume from the last file loaded: the schedule carries on from the saved step.
-restored.fit(x_train, y_train, batch_size=batch_size, epochs=section_epochs,
-             validation_split=0.1, verbose=2,
-             callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+restored.fit(
+    x_train,
+    y_train,
+    batch_size=batch_size,
+    epochs=section_epochs,
+    validation_split=0.1,
+    verbose=2,
+    callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+)
 resumed_step = step_of(restored)
-resumed_sparsity = sparsity([w.numpy() for layer in restored.layers
-                             for w in layer.prunable_weights])
+resumed_sparsity = sparsity(
+    [w.numpy() for layer in restored.layers for w in layer.prunable_weights]
+)
 print(f"resumed from step {saved_step} to step {resumed_step}; zeros: {resumed_sparsity:.2%}")
 assert resumed_step == saved_step + fit_steps(section_epochs)
 assert resumed_sparsity >= target_sparsity - 0.005
@@ -430,12 +490,15 @@ except ValueError as error:
 # the dense layer alone, in blocks of four consecutive inputs of one output (`block_size=(4, 1)`
 # on a kernel of shape inputs x outputs).
 
+
 # %%
 def prune_dense_in_blocks(layer):
     if isinstance(layer, keras.layers.Dense):
         return tfmot.sparsity.keras.prune_low_magnitude(
-            layer, pruning_schedule=pruning_schedule(fit_steps(section_epochs)),
-            block_size=block_size)
+            layer,
+            pruning_schedule=pruning_schedule(fit_steps(section_epochs)),
+            block_size=block_size,
+        )
     return layer
 
 
@@ -443,16 +506,22 @@ block_model = keras.models.clone_model(fresh_baseline(), clone_function=prune_de
 fine_tune(block_model, section_epochs)
 block_kernel = tfmot.sparsity.keras.strip_pruning(block_model).layers[-1].kernel.numpy()
 rows, cols = block_size
-blocks = block_kernel.reshape(block_kernel.shape[0] // rows, rows, block_kernel.shape[1] // cols,
-                              cols).transpose(0, 2, 1, 3).reshape(-1, rows * cols)
+blocks = (
+    block_kernel.reshape(block_kernel.shape[0] // rows, rows, block_kernel.shape[1] // cols, cols)
+    .transpose(0, 2, 1, 3)
+    .reshape(-1, rows * cols)
+)
 zeros_per_block = np.sum(blocks == 0, axis=1)
 block_sparsity = sparsity([block_kernel])
 block_whole_fraction = float(np.mean((zeros_per_block == 0) | (zeros_per_block == rows * cols)))
-show_table(["zeros in a block of four", "blocks"], [
-    [count, int(np.sum(zeros_per_block == count))] for count in range(rows * cols + 1)
-])
-print(f"dense kernel {block_kernel.shape}: {block_sparsity:.2%} zeros; "
-      f"blocks all zero or all kept: {block_whole_fraction:.2%}")
+show_table(
+    ["zeros in a block of four", "blocks"],
+    [[count, int(np.sum(zeros_per_block == count))] for count in range(rows * cols + 1)],
+)
+print(
+    f"dense kernel {block_kernel.shape}: {block_sparsity:.2%} zeros; "
+    f"blocks all zero or all kept: {block_whole_fraction:.2%}"
+)
 assert block_sparsity >= target_sparsity - 0.005 and block_whole_fraction == 1.0
 
 # %% [markdown]

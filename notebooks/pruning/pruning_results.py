@@ -101,12 +101,23 @@ def prune_and_finetune(baseline_path, final_sparsity):
     model = tfmot.sparsity.keras.prune_low_magnitude(
         keras.models.load_model(baseline_path, compile=False),
         pruning_schedule=tfmot.sparsity.keras.PolynomialDecay(
-            initial_sparsity=0.0, final_sparsity=final_sparsity, begin_step=0,
-            end_step=end_step, frequency=frequency))
+            initial_sparsity=0.0,
+            final_sparsity=final_sparsity,
+            begin_step=0,
+            end_step=end_step,
+            frequency=frequency,
+        ),
+    )
     compile_for_training(model)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=pruning_epochs,
-              validation_split=0.1, verbose=2,
-              callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=pruning_epochs,
+        validation_split=0.1,
+        verbose=2,
+        callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+    )
     kernels = [w.numpy() for layer in model.layers for w in layer.prunable_weights]
     return tfmot.sparsity.keras.strip_pruning(model), sparsity(kernels)
 
@@ -117,14 +128,26 @@ for model_name, build in ARCHITECTURES.items():
     print(f"=== {model_name}")
     keras.utils.set_random_seed(seed)
     baseline_model = compile_for_training(build())
-    baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                       validation_split=0.1, verbose=2)
+    baseline_model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=baseline_epochs,
+        validation_split=0.1,
+        verbose=2,
+    )
     slug = model_name.lower().replace(" ", "_")
     baseline_path = os.path.join(workdir, f"{slug}_baseline.h5")
     keras.models.save_model(baseline_model, baseline_path, include_optimizer=False)
-    baseline = measure_tflite(to_tflite(baseline_model, "float"), x_test, y_test, workdir,
-                              f"{slug}_baseline.tflite", latency_runs=latency_runs,
-                              memory=measure_memory)
+    baseline = measure_tflite(
+        to_tflite(baseline_model, "float"),
+        x_test,
+        y_test,
+        workdir,
+        f"{slug}_baseline.tflite",
+        latency_runs=latency_runs,
+        memory=measure_memory,
+    )
     results_rows.append(results_row(model_name, "baseline", None, baseline, baseline))
 
     for target in sorted(set(sparsities) | {int8_sparsity}):
@@ -132,22 +155,43 @@ for model_name, build in ARCHITECTURES.items():
         sparsity_shortfalls.append(target - measured_sparsity)
         print(f"{model_name}, {target:.0%} target: {measured_sparsity:.2%} zeros in the kernels")
         if target in sparsities:
-            measured = measure_tflite(to_tflite(stripped, "float"), x_test, y_test, workdir,
-                                      f"{slug}_{target:.2f}.tflite",
-                                      latency_runs=latency_runs, memory=measure_memory)
-            results_rows.append(results_row(model_name, f"{target:.0%} sparsity", target,
-                                            measured, baseline))
+            measured = measure_tflite(
+                to_tflite(stripped, "float"),
+                x_test,
+                y_test,
+                workdir,
+                f"{slug}_{target:.2f}.tflite",
+                latency_runs=latency_runs,
+                memory=measure_memory,
+            )
+            results_rows.append(
+                results_row(model_name, f"{target:.0%} sparsity", target, measured, baseline)
+            )
         if target == int8_sparsity:
-            int8_measured = measure_tflite(to_tflite(stripped, "int8", representative=x_train),
-                                           x_test, y_test, workdir,
-                                           f"{slug}_{target:.2f}_int8.tflite",
-                                           latency_runs=latency_runs, memory=measure_memory)
-    results_rows.append(results_row(model_name, f"{int8_sparsity:.0%} sparsity + int8 PTQ",
-                                    int8_sparsity, int8_measured, baseline))
+            int8_measured = measure_tflite(
+                to_tflite(stripped, "int8", representative=x_train),
+                x_test,
+                y_test,
+                workdir,
+                f"{slug}_{target:.2f}_int8.tflite",
+                latency_runs=latency_runs,
+                memory=measure_memory,
+            )
+    results_rows.append(
+        results_row(
+            model_name,
+            f"{int8_sparsity:.0%} sparsity + int8 PTQ",
+            int8_sparsity,
+            int8_measured,
+            baseline,
+        )
+    )
 
 max_sparsity_shortfall = max(sparsity_shortfalls)
-print(f"{len(sparsity_shortfalls)} pruned models; largest shortfall against the target: "
-      f"{max_sparsity_shortfall:.4f}")
+print(
+    f"{len(sparsity_shortfalls)} pruned models; largest shortfall against the target: "
+    f"{max_sparsity_shortfall:.4f}"
+)
 assert max_sparsity_shortfall <= 0.005
 
 # %% [markdown]
@@ -161,9 +205,13 @@ assert max_sparsity_shortfall <= 0.005
 results_table(results_rows)
 
 # %%
-plot_accuracy_vs_size(results_rows, label="{:.0%}", baseline_on_curve=True,
-                      title="Accuracy against zipped size; labels give the final sparsity\n"
-                            "(squares: with int8 quantization)")
+plot_accuracy_vs_size(
+    results_rows,
+    label="{:.0%}",
+    baseline_on_curve=True,
+    title="Accuracy against zipped size; labels give the final sparsity\n"
+    "(squares: with int8 quantization)",
+)
 plt.show()
 
 # %% [markdown]
@@ -176,23 +224,27 @@ plt.show()
 float_rows = sweep_rows(results_rows)
 raw_size_change = max(
     abs(r["tflite_bytes"] - baseline_row(results_rows, r["model"])["tflite_bytes"])
-    for r in float_rows)
+    for r in float_rows
+)
 lowest, highest = min(sparsities), max(sparsities)
 moderate = [r for r in float_rows if r["hyperparameter"] <= 0.75]
 moderate_worst_accuracy_drop = max(accuracy_drop(r) for r in moderate)
-lowest_sparsity_worst_drop = max(accuracy_drop(r) for r in float_rows
-                                 if r["hyperparameter"] == lowest)
+lowest_sparsity_worst_drop = max(
+    accuracy_drop(r) for r in float_rows if r["hyperparameter"] == lowest
+)
 highest_rows = {r["model"]: r for r in float_rows if r["hyperparameter"] == highest}
 dense_models_highest_drop = max(accuracy_drop(highest_rows[m]) for m in ["Tutorial CNN", "MLP"])
 separable_cnn_highest_drop = accuracy_drop(highest_rows["Separable CNN"])
-dense_models_highest_zipped_ratio = min(zipped_ratio(highest_rows[m])
-                                        for m in ["Tutorial CNN", "MLP"])
+dense_models_highest_zipped_ratio = min(
+    zipped_ratio(highest_rows[m]) for m in ["Tutorial CNN", "MLP"]
+)
 separable_cnn_highest_zipped_ratio = zipped_ratio(highest_rows["Separable CNN"])
 int8_config = f"{int8_sparsity:.0%} sparsity + int8 PTQ"
 int8_rows = [find_row(results_rows, m, int8_config) for m in ARCHITECTURES]
 int8_min_zipped_ratio = min(zipped_ratio(r) for r in int8_rows)
-int8_dense_models_zipped_ratio = min(zipped_ratio(find_row(results_rows, m, int8_config))
-                                     for m in ["Tutorial CNN", "MLP"])
+int8_dense_models_zipped_ratio = min(
+    zipped_ratio(find_row(results_rows, m, int8_config)) for m in ["Tutorial CNN", "MLP"]
+)
 int8_worst_accuracy_drop = max(accuracy_drop(r) for r in int8_rows)
 if len(sparsities) > 1:
     # Zipped size at the next higher sparsity over the size at the lower one, worst case.
@@ -200,33 +252,62 @@ if len(sparsities) > 1:
     higher_sparsity_size_ratio = max(
         find_row(results_rows, m, f"{b:.0%} sparsity")["size"]
         / find_row(results_rows, m, f"{a:.0%} sparsity")["size"]
-        for m in ARCHITECTURES for a, b in zip(ordered, ordered[1:], strict=False))
+        for m in ARCHITECTURES
+        for a, b in zip(ordered, ordered[1:], strict=False)
+    )
 else:
     higher_sparsity_size_ratio = None
     higher_sparsity_size_ratio_unmeasured_reason = "this profile sweeps a single sparsity"
 
-show_table(["summary", "value"], [
-    ["largest change of raw .tflite size, float pruned vs baseline", f"{raw_size_change} bytes"],
-    [f"largest accuracy loss at {lowest:.0%}, any model",
-     f"{100 * lowest_sparsity_worst_drop:.2f} points"],
-    ["largest accuracy loss at 75% sparsity or less, any model",
-     f"{100 * moderate_worst_accuracy_drop:.2f} points"],
-    [f"largest accuracy loss at {highest:.0%}, Tutorial CNN and MLP",
-     f"{100 * dense_models_highest_drop:.2f} points"],
-    [f"accuracy loss at {highest:.0%}, Separable CNN",
-     f"{100 * separable_cnn_highest_drop:.2f} points"],
-    [f"zipped: times smaller at {highest:.0%}, Tutorial CNN and MLP (smaller of the two)",
-     f"{dense_models_highest_zipped_ratio:.2f}x"],
-    [f"zipped: times smaller at {highest:.0%}, Separable CNN",
-     f"{separable_cnn_highest_zipped_ratio:.2f}x"],
-    [f"zipped: times smaller with {int8_config}, Tutorial CNN and MLP (smaller of the two)",
-     f"{int8_dense_models_zipped_ratio:.2f}x"],
-    [f"zipped: times smaller with {int8_config}, smallest of the three",
-     f"{int8_min_zipped_ratio:.2f}x"],
-    [f"largest accuracy loss with {int8_config}", f"{100 * int8_worst_accuracy_drop:.2f} points"],
-    ["zipped size at a higher sparsity / at the lower one (largest)",
-     "n/a" if higher_sparsity_size_ratio is None else f"{higher_sparsity_size_ratio:.2f}"],
-])
+show_table(
+    ["summary", "value"],
+    [
+        [
+            "largest change of raw .tflite size, float pruned vs baseline",
+            f"{raw_size_change} bytes",
+        ],
+        [
+            f"largest accuracy loss at {lowest:.0%}, any model",
+            f"{100 * lowest_sparsity_worst_drop:.2f} points",
+        ],
+        [
+            "largest accuracy loss at 75% sparsity or less, any model",
+            f"{100 * moderate_worst_accuracy_drop:.2f} points",
+        ],
+        [
+            f"largest accuracy loss at {highest:.0%}, Tutorial CNN and MLP",
+            f"{100 * dense_models_highest_drop:.2f} points",
+        ],
+        [
+            f"accuracy loss at {highest:.0%}, Separable CNN",
+            f"{100 * separable_cnn_highest_drop:.2f} points",
+        ],
+        [
+            f"zipped: times smaller at {highest:.0%}, Tutorial CNN and MLP (smaller of the two)",
+            f"{dense_models_highest_zipped_ratio:.2f}x",
+        ],
+        [
+            f"zipped: times smaller at {highest:.0%}, Separable CNN",
+            f"{separable_cnn_highest_zipped_ratio:.2f}x",
+        ],
+        [
+            f"zipped: times smaller with {int8_config}, Tutorial CNN and MLP (smaller of the two)",
+            f"{int8_dense_models_zipped_ratio:.2f}x",
+        ],
+        [
+            f"zipped: times smaller with {int8_config}, smallest of the three",
+            f"{int8_min_zipped_ratio:.2f}x",
+        ],
+        [
+            f"largest accuracy loss with {int8_config}",
+            f"{100 * int8_worst_accuracy_drop:.2f} points",
+        ],
+        [
+            "zipped size at a higher sparsity / at the lower one (largest)",
+            "n/a" if higher_sparsity_size_ratio is None else f"{higher_sparsity_size_ratio:.2f}",
+        ],
+    ],
+)
 
 # %% [markdown]
 # Every pruned kernel reached its target sparsity, checked in each model before conversion.

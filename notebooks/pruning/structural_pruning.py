@@ -82,8 +82,9 @@ workdir = tempfile.mkdtemp(prefix="structural_pruning_")
 (x_train, y_train), (x_test, y_test) = load_fashion_mnist(train_samples)
 
 baseline_model = compile_for_training(tutorial_cnn())
-baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                   validation_split=0.1, verbose=2)
+baseline_model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, validation_split=0.1, verbose=2
+)
 baseline_path = os.path.join(workdir, "baseline.h5")
 keras.models.save_model(baseline_model, baseline_path, include_optimizer=False)
 baseline_tflite = to_tflite(baseline_model, "float")
@@ -118,17 +119,20 @@ def fresh_baseline():
 # and keeps it fixed afterwards. The next cell wraps the dense layer of a copy of the baseline,
 # runs a single training step and compares the mask with the weights it started from.
 
+
 # %%
 def prune_dense(dense_pruning):
     """A clone function: the convolution at 50% unstructured, the dense layer as given."""
+
     def clone(layer):
         if isinstance(layer, keras.layers.Dense):
             return tfmot.sparsity.keras.prune_low_magnitude(layer, **dense_pruning)
         if isinstance(layer, keras.layers.Conv2D):
             return tfmot.sparsity.keras.prune_low_magnitude(
-                layer, pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(0.5, 0,
-                                                                              frequency=1))
+                layer, pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(0.5, 0, frequency=1)
+            )
         return layer
+
     return clone
 
 
@@ -138,8 +142,13 @@ unstructured = {"pruning_schedule": tfmot.sparsity.keras.ConstantSparsity(0.5, 0
 probe = keras.models.clone_model(fresh_baseline(), clone_function=prune_dense(structured))
 probe_wrapper = probe.layers[-1]
 weights_before = probe_wrapper.layer.kernel.numpy().copy()
-compile_for_training(probe).fit(x_train[:batch_size], y_train[:batch_size], epochs=1, verbose=0,
-                                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+compile_for_training(probe).fit(
+    x_train[:batch_size],
+    y_train[:batch_size],
+    epochs=1,
+    verbose=0,
+    callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+)
 _, mask, _ = probe_wrapper.pruning_vars[0]
 
 # Blocks of four consecutive inputs of one output: the Keras kernel is [inputs, outputs].
@@ -149,9 +158,11 @@ two_smallest = np.argsort(magnitude_blocks, axis=1)[:, :2]
 expected_mask = np.ones_like(mask_blocks)
 np.put_along_axis(expected_mask, two_smallest, 0.0, axis=1)
 lowest_magnitude_fraction = float(np.mean(np.all(mask_blocks == expected_mask, axis=1)))
-print(f"{len(mask_blocks):,} blocks; zeros per block: "
-      f"{sorted(set((4 - mask_blocks.sum(axis=1)).astype(int).tolist()))}; "
-      f"blocks whose zeroed pair is the two smallest weights: {lowest_magnitude_fraction:.2%}")
+print(
+    f"{len(mask_blocks):,} blocks; zeros per block: "
+    f"{sorted(set((4 - mask_blocks.sum(axis=1)).astype(int).tolist()))}; "
+    f"blocks whose zeroed pair is the two smallest weights: {lowest_magnitude_fraction:.2%}"
+)
 
 # %% [markdown]
 # In every block, the mask zeroes exactly the two weights with the lowest magnitude, as the TFMOT
@@ -166,18 +177,25 @@ print(f"{len(mask_blocks):,} blocks; zeros per block: "
 
 # %%
 variants = {}
-for name, dense_pruning in [("2:4 structured", structured),
-                            ("50% unstructured", unstructured)]:
+for name, dense_pruning in [("2:4 structured", structured), ("50% unstructured", unstructured)]:
     print(f"=== {name}")
     keras.utils.set_random_seed(seed)
     model = keras.models.clone_model(fresh_baseline(), clone_function=prune_dense(dense_pruning))
     compile_for_training(model)
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=pruning_epochs,
-              validation_split=0.1, verbose=2,
-              callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=pruning_epochs,
+        validation_split=0.1,
+        verbose=2,
+        callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+    )
     stripped = tfmot.sparsity.keras.strip_pruning(model)
-    variants[name] = {"keras_accuracy": keras_accuracy(stripped, x_test, y_test),
-                      "tflite": to_tflite(stripped, "float")}
+    variants[name] = {
+        "keras_accuracy": keras_accuracy(stripped, x_test, y_test),
+        "tflite": to_tflite(stripped, "float"),
+    }
 
 # %% [markdown]
 # ## Verify the pattern in the `.tflite` file
@@ -196,12 +214,37 @@ for name, variant in variants.items():
     variant["input_axis"] = fraction_of_2_4_blocks(dense_kernel, axis=-1)
     variant["output_axis"] = fraction_of_2_4_blocks(dense_kernel, axis=0)
     variant["dense_sparsity"] = sparsity([dense_kernel])
-    rows.append([name, "dense", tuple(dense_kernel.shape), f"{variant['dense_sparsity']:.2%}",
-                 f"{variant['input_axis']:.2%}", f"{variant['output_axis']:.2%}"])
-    rows.append([name, "convolution", tuple(conv_kernel.shape), f"{sparsity([conv_kernel]):.2%}",
-                 "no block (1 input)", ""])
-show_table(["model", "kernel", "shape in .tflite", "zeros",
-            "2:4 blocks, input axis", "2:4 blocks, output axis"], rows)
+    rows.append(
+        [
+            name,
+            "dense",
+            tuple(dense_kernel.shape),
+            f"{variant['dense_sparsity']:.2%}",
+            f"{variant['input_axis']:.2%}",
+            f"{variant['output_axis']:.2%}",
+        ]
+    )
+    rows.append(
+        [
+            name,
+            "convolution",
+            tuple(conv_kernel.shape),
+            f"{sparsity([conv_kernel]):.2%}",
+            "no block (1 input)",
+            "",
+        ]
+    )
+show_table(
+    [
+        "model",
+        "kernel",
+        "shape in .tflite",
+        "zeros",
+        "2:4 blocks, input axis",
+        "2:4 blocks, output axis",
+    ],
+    rows,
+)
 
 structured_fraction_of_2_4_blocks = variants["2:4 structured"]["input_axis"]
 structured_output_axis_fraction = variants["2:4 structured"]["output_axis"]
@@ -225,16 +268,31 @@ for name, variant in variants.items():
     path = save_bytes(variant["tflite"], workdir, name.split()[0].replace(":", "_") + ".tflite")
     variant["tflite_accuracy"] = tflite_accuracy(variant["tflite"], x_test, y_test)
     variant["zipped_bytes"] = zipped_size(path)
-    variant["latency_ms"] = tflite_latency(variant["tflite"], x_test[0],
-                                           runs=latency_runs)["median_ms"]
+    variant["latency_ms"] = tflite_latency(variant["tflite"], x_test[0], runs=latency_runs)[
+        "median_ms"
+    ]
 baseline_latency_ms = tflite_latency(baseline_tflite, x_test[0], runs=latency_runs)["median_ms"]
 
-show_table(["model", "LiteRT accuracy", "zipped .tflite bytes", "latency ms (median)"], [
-    ["baseline", f"{baseline_tflite_accuracy:.2%}", f"{baseline_tflite_zipped_bytes:,}",
-     f"{baseline_latency_ms:.4f}"],
-    *[[name, f"{v['tflite_accuracy']:.2%}", f"{v['zipped_bytes']:,}", f"{v['latency_ms']:.4f}"]
-      for name, v in variants.items()],
-])
+show_table(
+    ["model", "LiteRT accuracy", "zipped .tflite bytes", "latency ms (median)"],
+    [
+        [
+            "baseline",
+            f"{baseline_tflite_accuracy:.2%}",
+            f"{baseline_tflite_zipped_bytes:,}",
+            f"{baseline_latency_ms:.4f}",
+        ],
+        *[
+            [
+                name,
+                f"{v['tflite_accuracy']:.2%}",
+                f"{v['zipped_bytes']:,}",
+                f"{v['latency_ms']:.4f}",
+            ]
+            for name, v in variants.items()
+        ],
+    ],
+)
 structured_tflite_accuracy = variants["2:4 structured"]["tflite_accuracy"]
 unstructured_tflite_accuracy = variants["50% unstructured"]["tflite_accuracy"]
 structured_zipped_bytes = variants["2:4 structured"]["zipped_bytes"]
@@ -242,10 +300,15 @@ unstructured_zipped_bytes = variants["50% unstructured"]["zipped_bytes"]
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 names = ["baseline", *variants]
-ax.bar(names, [baseline_tflite_accuracy, *[v["tflite_accuracy"] for v in variants.values()]],
-       color=["#b0b0b0", "#1f77b4", "#ff7f0e"])
-ax.set_ylim(min(baseline_tflite_accuracy, structured_tflite_accuracy,
-                unstructured_tflite_accuracy) - 0.02, baseline_tflite_accuracy + 0.01)
+ax.bar(
+    names,
+    [baseline_tflite_accuracy, *[v["tflite_accuracy"] for v in variants.values()]],
+    color=["#b0b0b0", "#1f77b4", "#ff7f0e"],
+)
+ax.set_ylim(
+    min(baseline_tflite_accuracy, structured_tflite_accuracy, unstructured_tflite_accuracy) - 0.02,
+    baseline_tflite_accuracy + 0.01,
+)
 ax.set_ylabel("LiteRT test accuracy")
 ax.set_title("2:4 against unstructured pruning, both at 50%")
 fig.tight_layout()

@@ -103,8 +103,9 @@ print(f"files go to {workdir}")
 # %%
 baseline_model = compile_for_training(tutorial_cnn())
 baseline_model.summary()
-baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs,
-                   validation_split=0.1, verbose=2)
+baseline_model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, validation_split=0.1, verbose=2
+)
 
 # %% [markdown]
 # ## Measure the baseline before you quantize
@@ -118,8 +119,10 @@ baseline_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epoc
 baseline_accuracy = keras_accuracy(baseline_model, x_test, y_test)
 baseline_weights = [w.copy() for w in baseline_model.get_weights()]
 baseline_tflite = to_tflite(baseline_model, "float")
-print(f"baseline: Keras test accuracy {baseline_accuracy:.2%}, "
-      f"float .tflite {len(baseline_tflite):,} bytes")
+print(
+    f"baseline: Keras test accuracy {baseline_accuracy:.2%}, "
+    f"float .tflite {len(baseline_tflite):,} bytes"
+)
 
 # %% [markdown]
 # ## Make the model quantization aware
@@ -155,15 +158,24 @@ assert untrained_qat_accuracy < 0.2, "expected chance level before the ranges ar
 # result that moves less from run to run.
 
 # %%
-qat_model.fit(x_train[:qat_train_samples], y_train[:qat_train_samples], batch_size=batch_size,
-              epochs=qat_epochs, validation_split=0.1, verbose=2)
+qat_model.fit(
+    x_train[:qat_train_samples],
+    y_train[:qat_train_samples],
+    batch_size=batch_size,
+    epochs=qat_epochs,
+    validation_split=0.1,
+    verbose=2,
+)
 qat_accuracy = keras_accuracy(qat_model, x_test, y_test)
 
-show_table(["model", "Keras test accuracy"], [
-    ["baseline (float)", f"{baseline_accuracy:.2%}"],
-    ["quantization aware", f"{qat_accuracy:.2%}"],
-    ["change", f"{100 * (qat_accuracy - baseline_accuracy):+.2f} points"],
-])
+show_table(
+    ["model", "Keras test accuracy"],
+    [
+        ["baseline (float)", f"{baseline_accuracy:.2%}"],
+        ["quantization aware", f"{qat_accuracy:.2%}"],
+        ["change", f"{100 * (qat_accuracy - baseline_accuracy):+.2f} points"],
+    ],
+)
 
 # %% [markdown]
 # Was the baseline touched? In TFMOT 0.8.1 `quantize_model` builds its wrappers on a copy of the
@@ -194,9 +206,10 @@ qat_tflite = to_tflite(qat_model, "dynamic")
 qat_kernels = tflite_kernels(qat_tflite)
 baseline_kernels = tflite_kernels(baseline_tflite)
 baseline_dtypes = {k.shape: str(k.dtype) for k in baseline_kernels.values()}
-show_table(["weight kernel (shape)", "baseline .tflite", "QAT .tflite"], [
-    [str(k.shape), baseline_dtypes.get(k.shape, ""), str(k.dtype)] for k in qat_kernels.values()
-])
+show_table(
+    ["weight kernel (shape)", "baseline .tflite", "QAT .tflite"],
+    [[str(k.shape), baseline_dtypes.get(k.shape, ""), str(k.dtype)] for k in qat_kernels.values()],
+)
 qat_int8_kernel_fraction = float(np.mean([k.dtype == np.int8 for k in qat_kernels.values()]))
 
 # %% [markdown]
@@ -211,10 +224,12 @@ qat_int8_kernel_fraction = float(np.mean([k.dtype == np.int8 for k in qat_kernel
 # the peak memory that loading and running the model adds to a fresh process.
 
 # %%
-baseline_measured = measure_tflite(baseline_tflite, x_test, y_test, workdir, "baseline.tflite",
-                                   latency_runs=latency_runs)
-qat_measured = measure_tflite(qat_tflite, x_test, y_test, workdir, "qat_int8.tflite",
-                              latency_runs=latency_runs)
+baseline_measured = measure_tflite(
+    baseline_tflite, x_test, y_test, workdir, "baseline.tflite", latency_runs=latency_runs
+)
+qat_measured = measure_tflite(
+    qat_tflite, x_test, y_test, workdir, "qat_int8.tflite", latency_runs=latency_runs
+)
 
 baseline_tflite_bytes = baseline_measured["tflite_bytes"]
 qat_tflite_bytes = qat_measured["tflite_bytes"]
@@ -231,11 +246,14 @@ qat_memory_bytes = qat_measured["memory_bytes"]
 # ### Accuracy
 
 # %%
-show_table(["model", "Keras", "TFLite (LiteRT)"], [
-    ["baseline, float", f"{baseline_accuracy:.2%}", f"{baseline_tflite_accuracy:.2%}"],
-    ["QAT, 8-bit integer", f"{qat_accuracy:.2%}", f"{qat_tflite_accuracy:.2%}"],
-    ["change", "", f"{100 * (qat_tflite_accuracy - baseline_tflite_accuracy):+.2f} points"],
-])
+show_table(
+    ["model", "Keras", "TFLite (LiteRT)"],
+    [
+        ["baseline, float", f"{baseline_accuracy:.2%}", f"{baseline_tflite_accuracy:.2%}"],
+        ["QAT, 8-bit integer", f"{qat_accuracy:.2%}", f"{qat_tflite_accuracy:.2%}"],
+        ["change", "", f"{100 * (qat_tflite_accuracy - baseline_tflite_accuracy):+.2f} points"],
+    ],
+)
 
 # %% [markdown]
 # The quantized TFLite model is within 1 point of the float model, and it scores within 0.2 point
@@ -246,11 +264,23 @@ show_table(["model", "Keras", "TFLite (LiteRT)"], [
 # ### Size
 
 # %%
-show_table(["model", ".tflite bytes", "zipped bytes", "times smaller than the float .tflite"], [
-    ["baseline, float", f"{baseline_tflite_bytes:,}", f"{baseline_tflite_zipped_bytes:,}", "1.00x"],
-    ["QAT, 8-bit integer", f"{qat_tflite_bytes:,}", f"{qat_tflite_zipped_bytes:,}",
-     f"{baseline_tflite_bytes / qat_tflite_bytes:.2f}x"],
-])
+show_table(
+    ["model", ".tflite bytes", "zipped bytes", "times smaller than the float .tflite"],
+    [
+        [
+            "baseline, float",
+            f"{baseline_tflite_bytes:,}",
+            f"{baseline_tflite_zipped_bytes:,}",
+            "1.00x",
+        ],
+        [
+            "QAT, 8-bit integer",
+            f"{qat_tflite_bytes:,}",
+            f"{qat_tflite_zipped_bytes:,}",
+            f"{baseline_tflite_bytes / qat_tflite_bytes:.2f}x",
+        ],
+    ],
+)
 
 # %% [markdown]
 # On disk, without any compression, the quantized model is 3x smaller than the float one. The
@@ -262,12 +292,23 @@ show_table(["model", ".tflite bytes", "zipped bytes", "times smaller than the fl
 # ### Latency and memory
 
 # %%
-show_table(["model", "median ms", "p10 ms", "p90 ms", "speed-up vs float",
-            "runtime memory bytes"], [
-    [name, f"{m['latency_ms']:.4f}", f"{m['latency_p10_ms']:.4f}", f"{m['latency_p90_ms']:.4f}",
-     f"{baseline_latency_ms / m['latency_ms']:.2f}x", f"{m['memory_bytes']:,}"]
-    for name, m in [("baseline, float", baseline_measured), ("QAT, 8-bit integer", qat_measured)]
-])
+show_table(
+    ["model", "median ms", "p10 ms", "p90 ms", "speed-up vs float", "runtime memory bytes"],
+    [
+        [
+            name,
+            f"{m['latency_ms']:.4f}",
+            f"{m['latency_p10_ms']:.4f}",
+            f"{m['latency_p90_ms']:.4f}",
+            f"{baseline_latency_ms / m['latency_ms']:.2f}x",
+            f"{m['memory_bytes']:,}",
+        ]
+        for name, m in [
+            ("baseline, float", baseline_measured),
+            ("QAT, 8-bit integer", qat_measured),
+        ]
+    ],
+)
 
 # %% [markdown]
 # The TFMOT overview promises "1.5-4x improvements in CPU latency" for quantized models; that is a
@@ -285,13 +326,19 @@ summary = [
     ("QAT\n8-bit integer", qat_measured, qat_accuracy),
 ]
 fig, (size_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(9, 3.5))
-bars = size_ax.bar([name for name, _, _ in summary],
-                   [m["tflite_bytes"] / 1024 for _, m, _ in summary], color=["#b0b0b0", "#1f77b4"])
+bars = size_ax.bar(
+    [name for name, _, _ in summary],
+    [m["tflite_bytes"] / 1024 for _, m, _ in summary],
+    color=["#b0b0b0", "#1f77b4"],
+)
 size_ax.bar_label(bars, fmt="%.1f KiB")
 size_ax.set_ylabel(".tflite size (KiB)")
 size_ax.set_title("File size")
-bars = accuracy_ax.bar([name for name, _, _ in summary],
-                       [100 * m["accuracy"] for _, m, _ in summary], color=["#b0b0b0", "#1f77b4"])
+bars = accuracy_ax.bar(
+    [name for name, _, _ in summary],
+    [100 * m["accuracy"] for _, m, _ in summary],
+    color=["#b0b0b0", "#1f77b4"],
+)
 accuracy_ax.bar_label(bars, fmt="%.2f%%")
 accuracy_ax.set_ylim(min(100 * m["accuracy"] for _, m, _ in summary) - 5, 100)
 accuracy_ax.set_ylabel("LiteRT top-1 accuracy (%)")

@@ -74,8 +74,9 @@ weight_bits = 4  # for the n-bit scheme
 # (float32, int8, or a packed type) you read the tensor types from the flatbuffer, keyed by shape.
 
 # %%
-TENSOR_TYPES = {value: name for name, value in vars(tflite_schema.TensorType).items()
-                if name.isupper()}
+TENSOR_TYPES = {
+    value: name for name, value in vars(tflite_schema.TensorType).items() if name.isupper()
+}
 
 
 def stored_kernel_types(tflite_model: bytes) -> dict:
@@ -120,8 +121,13 @@ def copy_of_baseline() -> keras.Model:
 def fine_tune(model: keras.Model) -> keras.Model:
     """Compile and briefly fine-tune a quantization aware model."""
     compile_for_training(model, learning_rate=qat_learning_rate)
-    model.fit(x_train[:qat_train_samples], y_train[:qat_train_samples], batch_size=batch_size,
-              epochs=qat_epochs, verbose=2)
+    model.fit(
+        x_train[:qat_train_samples],
+        y_train[:qat_train_samples],
+        batch_size=batch_size,
+        epochs=qat_epochs,
+        verbose=2,
+    )
     return model
 
 
@@ -141,8 +147,10 @@ whole_tflite_accuracy = tflite_accuracy(whole_tflite, x_test, y_test)
 print([type(layer).__name__ for layer in whole_model.layers])
 print(stored_kernel_types(whole_tflite))
 assert type(whole_model.layers[0]).__name__ == "QuantizeLayer"
-assert all(isinstance(layer, tfmot.quantization.keras.QuantizeWrapperV2)
-           for layer in whole_model.layers[1:])
+assert all(
+    isinstance(layer, tfmot.quantization.keras.QuantizeWrapperV2)
+    for layer in whole_model.layers[1:]
+)
 assert stored_kernel_types(whole_tflite) == {CONV_KERNEL: "INT8", DENSE_KERNEL: "INT8"}
 
 # %% [markdown]
@@ -160,13 +168,17 @@ assert stored_kernel_types(whole_tflite) == {CONV_KERNEL: "INT8", DENSE_KERNEL: 
 # `Flatten`, which passes values through and has no range of its own, so the dense input stays
 # float and the converter keeps the kernel in float32.
 
+
 # %%
 def quantize_only(model: keras.Model, layer_types: tuple) -> keras.Model:
     """`model` with only the layers of `layer_types` quantization aware."""
     annotated = keras.models.clone_model(
         model,
-        clone_function=lambda layer: (tfmot.quantization.keras.quantize_annotate_layer(layer)
-                                      if isinstance(layer, layer_types) else layer),
+        clone_function=lambda layer: (
+            tfmot.quantization.keras.quantize_annotate_layer(layer)
+            if isinstance(layer, layer_types)
+            else layer
+        ),
     )
     return tfmot.quantization.keras.quantize_apply(annotated)
 
@@ -195,14 +207,25 @@ assert type(conv_wrapper.quantize_config).__name__ == "OutputOnlyConfig"
 assert conv_wrapper.quantize_config.get_weights_and_quantizers(conv_wrapper.layer) == []
 assert stored_kernel_types(head_tflite) == {CONV_KERNEL: "FLOAT32", DENSE_KERNEL: "INT8"}
 
-layer_rows = [("none (float baseline)", baseline_tflite), ("Dense only", dense_only_tflite),
-              ("pooling, flatten, dense", head_tflite), ("all", whole_tflite)]
-show_table(["layers quantized", "conv kernel", "dense kernel", ".tflite bytes",
-            "LiteRT accuracy"], [
-    [name, stored_kernel_types(model)[CONV_KERNEL], stored_kernel_types(model)[DENSE_KERNEL],
-     f"{len(model):,}", f"{tflite_accuracy(model, x_test, y_test):.2%}"]
-    for name, model in layer_rows
-])
+layer_rows = [
+    ("none (float baseline)", baseline_tflite),
+    ("Dense only", dense_only_tflite),
+    ("pooling, flatten, dense", head_tflite),
+    ("all", whole_tflite),
+]
+show_table(
+    ["layers quantized", "conv kernel", "dense kernel", ".tflite bytes", "LiteRT accuracy"],
+    [
+        [
+            name,
+            stored_kernel_types(model)[CONV_KERNEL],
+            stored_kernel_types(model)[DENSE_KERNEL],
+            f"{len(model):,}",
+            f"{tflite_accuracy(model, x_test, y_test):.2%}",
+        ]
+        for name, model in layer_rows
+    ],
+)
 
 # %% [markdown]
 # With the dense layer in 8 bits the file is almost as small as the fully quantized one: nearly
@@ -227,8 +250,12 @@ class Kernel4BitConfig(tfmot.quantization.keras.QuantizeConfig):
     """Quantize a Dense kernel to 4 bits (symmetric, per tensor); leave activations in float."""
 
     def get_weights_and_quantizers(self, layer):
-        return [(layer.kernel, LastValueQuantizer(num_bits=4, per_axis=False, symmetric=True,
-                                                  narrow_range=False))]
+        return [
+            (
+                layer.kernel,
+                LastValueQuantizer(num_bits=4, per_axis=False, symmetric=True, narrow_range=False),
+            )
+        ]
 
     def get_activations_and_quantizers(self, layer):
         return []
@@ -249,14 +276,16 @@ class Kernel4BitConfig(tfmot.quantization.keras.QuantizeConfig):
 def annotate_with_custom_dense(layer):
     if isinstance(layer, keras.layers.Dense):
         return tfmot.quantization.keras.quantize_annotate_layer(
-            layer, quantize_config=Kernel4BitConfig())
+            layer, quantize_config=Kernel4BitConfig()
+        )
     return tfmot.quantization.keras.quantize_annotate_layer(layer)
 
 
 custom_objects = {"Kernel4BitConfig": Kernel4BitConfig}
 with tfmot.quantization.keras.quantize_scope(custom_objects):
     custom_model = tfmot.quantization.keras.quantize_apply(
-        keras.models.clone_model(copy_of_baseline(), clone_function=annotate_with_custom_dense))
+        keras.models.clone_model(copy_of_baseline(), clone_function=annotate_with_custom_dense)
+    )
 fine_tune(custom_model)
 
 # %% [markdown]
@@ -271,7 +300,8 @@ assert isinstance(dense_wrapper.quantize_config, Kernel4BitConfig)
 assert not any("post_activation" in name for name in variables)
 
 rounded_kernel = tf.quantization.fake_quant_with_min_max_vars(
-    variables["kernel"], variables["kernel_min"], variables["kernel_max"], num_bits=4)
+    variables["kernel"], variables["kernel_min"], variables["kernel_max"], num_bits=4
+)
 custom_kernel_levels = unique_values(rounded_kernel.numpy())
 custom_accuracy = keras_accuracy(custom_model, x_test, y_test)
 print(f"distinct kernel values: {custom_kernel_levels}; Keras accuracy {custom_accuracy:.2%}")
@@ -308,15 +338,17 @@ except ValueError as error:
 
 with tfmot.quantization.keras.quantize_scope():
     restored_model = keras.models.load_model(whole_h5)
-assert np.array_equal(restored_model.predict(x_test, verbose=0),
-                      whole_model.predict(x_test, verbose=0))
+assert np.array_equal(
+    restored_model.predict(x_test, verbose=0), whole_model.predict(x_test, verbose=0)
+)
 
 custom_h5 = os.path.join(workdir, "custom_model.h5")
 custom_model.save(custom_h5)
 with tfmot.quantization.keras.quantize_scope(custom_objects):
     restored_custom = keras.models.load_model(custom_h5)
-assert np.array_equal(restored_custom.predict(x_test, verbose=0),
-                      custom_model.predict(x_test, verbose=0))
+assert np.array_equal(
+    restored_custom.predict(x_test, verbose=0), custom_model.predict(x_test, verbose=0)
+)
 print("restored .h5 models predict exactly what the saved ones did")
 
 # %% [markdown]
@@ -330,8 +362,9 @@ whole_model.save_weights(checkpoint)
 
 rebuilt_model = tfmot.quantization.keras.quantize_model(tutorial_cnn())
 rebuilt_model.load_weights(checkpoint)
-assert np.array_equal(rebuilt_model.predict(x_test, verbose=0),
-                      whole_model.predict(x_test, verbose=0))
+assert np.array_equal(
+    rebuilt_model.predict(x_test, verbose=0), whole_model.predict(x_test, verbose=0)
+)
 print("weights restored into a freshly quantized model: identical predictions")
 
 # %% [markdown]
@@ -348,8 +381,11 @@ from tensorflow_model_optimization.quantization.keras.experimental.default_n_bit
 )
 
 nbit_scheme = DefaultNBitQuantizeScheme(num_bits_weight=weight_bits, num_bits_activation=8)
-nbit_model = fine_tune(tfmot.quantization.keras.quantize_apply(
-    tfmot.quantization.keras.quantize_annotate_model(copy_of_baseline()), scheme=nbit_scheme))
+nbit_model = fine_tune(
+    tfmot.quantization.keras.quantize_apply(
+        tfmot.quantization.keras.quantize_annotate_model(copy_of_baseline()), scheme=nbit_scheme
+    )
+)
 nbit_tflite = to_tflite(nbit_model, "dynamic")
 nbit_tflite_bytes = len(nbit_tflite)
 nbit_tflite_accuracy = tflite_accuracy(nbit_tflite, x_test, y_test)
@@ -357,16 +393,38 @@ nbit_kernel_levels = max(unique_values(k) for k in tflite_kernels(nbit_tflite).v
 nbit_stored_types = stored_kernel_types(nbit_tflite)
 print(nbit_stored_types)
 
-show_table(["weights", "stored as (dense kernel)", "distinct values per kernel (max)",
-            ".tflite bytes", "LiteRT accuracy"], [
-    ["float baseline", stored_kernel_types(baseline_tflite)[DENSE_KERNEL], "",
-     f"{baseline_tflite_bytes:,}", f"{baseline_tflite_accuracy:.2%}"],
-    ["8 bits (default scheme)", stored_kernel_types(whole_tflite)[DENSE_KERNEL],
-     max(unique_values(k) for k in tflite_kernels(whole_tflite).values()),
-     f"{whole_tflite_bytes:,}", f"{whole_tflite_accuracy:.2%}"],
-    [f"{weight_bits} bits (n-bit scheme)", nbit_stored_types[DENSE_KERNEL], nbit_kernel_levels,
-     f"{nbit_tflite_bytes:,}", f"{nbit_tflite_accuracy:.2%}"],
-])
+show_table(
+    [
+        "weights",
+        "stored as (dense kernel)",
+        "distinct values per kernel (max)",
+        ".tflite bytes",
+        "LiteRT accuracy",
+    ],
+    [
+        [
+            "float baseline",
+            stored_kernel_types(baseline_tflite)[DENSE_KERNEL],
+            "",
+            f"{baseline_tflite_bytes:,}",
+            f"{baseline_tflite_accuracy:.2%}",
+        ],
+        [
+            "8 bits (default scheme)",
+            stored_kernel_types(whole_tflite)[DENSE_KERNEL],
+            max(unique_values(k) for k in tflite_kernels(whole_tflite).values()),
+            f"{whole_tflite_bytes:,}",
+            f"{whole_tflite_accuracy:.2%}",
+        ],
+        [
+            f"{weight_bits} bits (n-bit scheme)",
+            nbit_stored_types[DENSE_KERNEL],
+            nbit_kernel_levels,
+            f"{nbit_tflite_bytes:,}",
+            f"{nbit_tflite_accuracy:.2%}",
+        ],
+    ],
+)
 assert nbit_stored_types[DENSE_KERNEL] == ("INT4" if weight_bits == 4 else "INT8")
 
 # %% [markdown]

@@ -91,10 +91,16 @@ def quantized_tflite(float_model: keras.Model, mode: str, model_name: str) -> by
     if mode == "QAT int8":
         qat_model = tfmot.quantization.keras.quantize_model(float_model)
         compile_for_training(qat_model, learning_rate=qat_learning_rate)
-        qat_model.fit(x_train[:qat_train_samples], y_train[:qat_train_samples],
-                      batch_size=batch_size, epochs=qat_epochs, verbose=2)
+        qat_model.fit(
+            x_train[:qat_train_samples],
+            y_train[:qat_train_samples],
+            batch_size=batch_size,
+            epochs=qat_epochs,
+            verbose=2,
+        )
         learned_ranges[model_name] = max(
-            float(np.max(w.numpy())) for w in qat_model.weights if "post_activation_max" in w.name)
+            float(np.max(w.numpy())) for w in qat_model.weights if "post_activation_max" in w.name
+        )
         return to_tflite(qat_model, "int8", representative=x_train)
     raise ValueError(f"unknown mode {mode!r}")
 
@@ -107,39 +113,59 @@ for model_name, build in ARCHITECTURES.items():
     float_model = compile_for_training(build())
     float_model.fit(x_train, y_train, batch_size=batch_size, epochs=baseline_epochs, verbose=2)
     slug = model_name.lower().replace(" ", "_")
-    baseline = measure_tflite(to_tflite(float_model, "float"), x_test, y_test, workdir,
-                              f"{slug}_float.tflite", latency_runs=latency_runs)
+    baseline = measure_tflite(
+        to_tflite(float_model, "float"),
+        x_test,
+        y_test,
+        workdir,
+        f"{slug}_float.tflite",
+        latency_runs=latency_runs,
+    )
     results_rows.append(results_row(model_name, "float baseline", None, baseline, baseline))
     for mode in modes:
         tflite_model = quantized_tflite(float_model, mode, model_name)
-        measured = measure_tflite(tflite_model, x_test, y_test, workdir,
-                                  f"{slug}_{mode.replace(' ', '_').lower()}.tflite",
-                                  latency_runs=latency_runs)
+        measured = measure_tflite(
+            tflite_model,
+            x_test,
+            y_test,
+            workdir,
+            f"{slug}_{mode.replace(' ', '_').lower()}.tflite",
+            latency_runs=latency_runs,
+        )
         results_rows.append(results_row(model_name, CONFIGS[mode], mode, measured, baseline))
 
 # %% [markdown]
 # ## Accuracy and size
 
 # %%
-results_table(results_rows, {
-    "model": "{model}",
-    "mode": "{setting}",
-    "LiteRT accuracy": "{accuracy:.2%}",
-    "vs float": "{change_points:+.2f} pt",
-    ".tflite bytes": "{tflite_bytes:,}",
-    "times smaller": "{raw_ratio:.2f}x",
-    "zipped bytes": "{size:,}",
-})
+results_table(
+    results_rows,
+    {
+        "model": "{model}",
+        "mode": "{setting}",
+        "LiteRT accuracy": "{accuracy:.2%}",
+        "vs float": "{change_points:+.2f} pt",
+        ".tflite bytes": "{tflite_bytes:,}",
+        "times smaller": "{raw_ratio:.2f}x",
+        "zipped bytes": "{size:,}",
+    },
+)
 
 # %%
 fig, axes = plt.subplots(1, len(ARCHITECTURES), figsize=(4 * len(ARCHITECTURES), 3.6), sharey=False)
 for ax, model_name in zip(np.atleast_1d(axes), ARCHITECTURES, strict=True):
     rows = [r for r in results_rows if r["model"] == model_name]
     labels = [r["hyperparameter"] or "float" for r in rows]
-    bars = ax.bar(labels, [100 * r["accuracy"] for r in rows],
-                  color=["#b0b0b0"] + ["#1f77b4"] * (len(rows) - 1))
-    ax.bar_label(bars, labels=[f"{100 * r['accuracy']:.1f}%\n{r['tflite_bytes'] / 1024:.0f} KiB"
-                               for r in rows], fontsize=8)
+    bars = ax.bar(
+        labels,
+        [100 * r["accuracy"] for r in rows],
+        color=["#b0b0b0"] + ["#1f77b4"] * (len(rows) - 1),
+    )
+    ax.bar_label(
+        bars,
+        labels=[f"{100 * r['accuracy']:.1f}%\n{r['tflite_bytes'] / 1024:.0f} KiB" for r in rows],
+        fontsize=8,
+    )
     ax.set_ylim(min(100 * r["accuracy"] for r in rows) - 10, 100)
     ax.set_title(model_name)
     ax.tick_params(axis="x", labelrotation=30)
@@ -157,14 +183,17 @@ plt.show()
 # small fraction of a millisecond and the interpreter's own memory dominates.
 
 # %%
-results_table(results_rows, {
-    "model": "{model}",
-    "mode": "{setting}",
-    "median ms": "{latency_ms:.4f}",
-    "p10 to p90 ms": "{latency_p10_ms:.4f} to {latency_p90_ms:.4f}",
-    "speed-up vs float": "{speedup:.2f}x",
-    "memory bytes": "{memory_bytes:,}",
-})
+results_table(
+    results_rows,
+    {
+        "model": "{model}",
+        "mode": "{setting}",
+        "median ms": "{latency_ms:.4f}",
+        "p10 to p90 ms": "{latency_p10_ms:.4f} to {latency_p90_ms:.4f}",
+        "speed-up vs float": "{speedup:.2f}x",
+        "memory bytes": "{memory_bytes:,}",
+    },
+)
 
 # %% [markdown]
 # ## What the numbers say
@@ -179,18 +208,24 @@ qat_max_accuracy_drop = max(accuracy_drop(r) for r in qat_rows)
 if "PTQ int8" in modes:
     qat_minus_ptq_int8_min = min(
         r["accuracy"] - find_row(results_rows, r["model"], hyperparameter="PTQ int8")["accuracy"]
-        for r in qat_rows)
+        for r in qat_rows
+    )
 else:
     qat_minus_ptq_int8_min = None
     qat_minus_ptq_int8_min_unmeasured_reason = "PTQ int8 was not part of this run's modes"
 
-show_table(["measure", "value"], [
-    ["smallest size reduction of QAT int8 (raw .tflite)", f"{qat_min_size_ratio:.2f}x"],
-    ["largest size reduction of QAT int8 (raw .tflite)", f"{qat_max_size_ratio:.2f}x"],
-    ["QAT int8 accuracy vs float (worst model)", f"{-100 * qat_max_accuracy_drop:+.2f} pt"],
-    ["QAT int8 minus PTQ int8 accuracy (worst model)",
-     "n/a" if qat_minus_ptq_int8_min is None else f"{100 * qat_minus_ptq_int8_min:+.2f} pt"],
-])
+show_table(
+    ["measure", "value"],
+    [
+        ["smallest size reduction of QAT int8 (raw .tflite)", f"{qat_min_size_ratio:.2f}x"],
+        ["largest size reduction of QAT int8 (raw .tflite)", f"{qat_max_size_ratio:.2f}x"],
+        ["QAT int8 accuracy vs float (worst model)", f"{-100 * qat_max_accuracy_drop:+.2f} pt"],
+        [
+            "QAT int8 minus PTQ int8 accuracy (worst model)",
+            "n/a" if qat_minus_ptq_int8_min is None else f"{100 * qat_minus_ptq_int8_min:+.2f} pt",
+        ],
+    ],
+)
 
 # %% [markdown]
 # **Size.** Every QAT int8 file is at least 1.3x smaller than its float version, and the MLP's
@@ -219,9 +254,10 @@ show_table(["measure", "value"], [
 
 # %%
 if learned_ranges:
-    show_table(["model", "widest learned activation range (max)"], [
-        [name, f"{value:.1f}"] for name, value in learned_ranges.items()
-    ])
+    show_table(
+        ["model", "widest learned activation range (max)"],
+        [[name, f"{value:.1f}"] for name, value in learned_ranges.items()],
+    )
 
 # %% [markdown]
 # **Latency.** The speed-up column compares each model with its own float version, measured in

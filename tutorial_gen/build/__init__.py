@@ -41,4 +41,7 @@ def build(scripts: list[Path], project: Project, *, check: bool = False) -> list
     changed = set(
         sync_generated(files, check=check, relpath=project.relpath, command="tutorial-gen build")
     )
-    return [BuildOutcome(s, s.with_suffix(".ipynb"), s.with_suffix(".ipynb") in changed) for s in scripts]
+    return [
+        BuildOutcome(s, s.with_suffix(".ipynb"), s.with_suffix(".ipynb") in changed)
+        for s in scripts
+    ]

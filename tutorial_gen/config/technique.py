@@ -137,7 +137,10 @@ def _notebook(entry: dict[str, Any], where: str, folder: Path, path: Path) -> No
             line=line_of(path, "metrics"),
         )
     timeout = require_type(
-        entry.get("cell_timeout", DEFAULT_CELL_TIMEOUT), int, "a whole number of seconds", path,
+        entry.get("cell_timeout", DEFAULT_CELL_TIMEOUT),
+        int,
+        "a whole number of seconds",
+        path,
         "cell_timeout",
     )
     if timeout <= 0:
@@ -198,8 +201,7 @@ def _claim(entry: Any, index: int, notebooks: dict[str, Notebook], path: Path) -
     for profile in profiles:
         if profile not in PROFILES:
             raise ConfigError(
-                f"claim '{claim_id}': unknown profile '{profile}'"
-                f"{did_you_mean(profile, PROFILES)}",
+                f"claim '{claim_id}': unknown profile '{profile}'{did_you_mean(profile, PROFILES)}",
                 path=path,
                 line=line,
             )

@@ -67,9 +67,7 @@ def require_table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
 def require_array(data: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
     value = data.get(key)
     if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-        raise ConfigError(
-            f"needs at least one [[{key}]] entry", path=path, line=line_of(path, key)
-        )
+        raise ConfigError(f"needs at least one [[{key}]] entry", path=path, line=line_of(path, key))
     return value
 
 

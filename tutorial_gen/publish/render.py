@@ -259,4 +259,6 @@ def render(
         for technique, results in pages
         for item in render_files(technique, project, results).items()
     ]
-    return sync_generated(files, check=check, relpath=project.relpath, command="tutorial-gen render")
+    return sync_generated(
+        files, check=check, relpath=project.relpath, command="tutorial-gen render"
+    )

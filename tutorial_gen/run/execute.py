@@ -250,7 +250,9 @@ class _Execution:
 
         from .engine import ENGINE_NAME
 
-        write_atomic(self.source, nbformat.writes(run_copy(self.built, list(self.notebook.metrics))))
+        write_atomic(
+            self.source, nbformat.writes(run_copy(self.built, list(self.notebook.metrics)))
+        )
         try:
             papermill.execute_notebook(
                 str(self.source),

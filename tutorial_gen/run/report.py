@@ -126,7 +126,13 @@ def timing_table(runs: Iterable[NotebookRun], expected: dict[str, float] | None 
         total += seconds
         known = (expected or {}).get(label)
         rows.append(
-            (label, str(run.status), str(run.cache), f"{seconds:.1f} s", f"{known:.0f} s" if known else "-")
+            (
+                label,
+                str(run.status),
+                str(run.cache),
+                f"{seconds:.1f} s",
+                f"{known:.0f} s" if known else "-",
+            )
         )
     rows.append(("total", "", "", f"{total:.1f} s", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]

@@ -142,8 +142,14 @@ class _Recorder:
         if run.cache != CacheState.HIT:
             path = results_path(job.technique, self.request.profile, self.build_dir)
             entries = {run.stem: run.entry(self.project)}
-            record(job.technique, self.project, self.request.profile, path, entries,
-                   force=self.request.force)
+            record(
+                job.technique,
+                self.project,
+                self.request.profile,
+                path,
+                entries,
+                force=self.request.force,
+            )
 
 
 def run_suite(

@@ -17,7 +17,12 @@ from ..registry import Registry
 
 # Comparators: a one-method registry (measured, threshold) -> holds.
 COMPARATORS: Registry[Callable[[float, float], bool]] = Registry("comparator")
-for _symbol, _compare in ((">=", operator.ge), (">", operator.gt), ("<=", operator.le), ("<", operator.lt)):
+for _symbol, _compare in (
+    (">=", operator.ge),
+    (">", operator.gt),
+    ("<=", operator.le),
+    ("<", operator.lt),
+):
     COMPARATORS.add(_symbol, _compare)
 
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
@@ -105,5 +110,3 @@ def evaluate(expr: str, metrics: Mapping[str, Any]) -> float:
         raise AssertionError(f"unreachable: {ast.dump(node)}")  # _parse rejects everything else
 
     return walk(_parse(expr, None, None))
-
-

@@ -45,9 +45,9 @@ def _installs(doc: Document) -> dict[str, str]:
             for word in words:
                 requirement = _REQUIREMENT.match(word)
                 if not (skip_next or word.startswith("-") or not requirement):
-                    installs[canonical_name(requirement["name"])] = (requirement["spec"] or "").replace(
-                        " ", ""
-                    )
+                    installs[canonical_name(requirement["name"])] = (
+                        requirement["spec"] or ""
+                    ).replace(" ", "")
                 skip_next = word in _OPTIONS_WITH_VALUE
     return installs
 
