@@ -279,6 +279,8 @@ def test_keras_accuracy_is_the_fraction_of_top1_hits(snippets, keras):
     )  # predicted classes 0, 1, 2, 1, 0
     y = np.array([0, 1, 0, 2, 0])  # right for the 1st, 2nd and 5th
     assert snippets["keras_accuracy"](model, x, y) == pytest.approx(3 / 5)
+    # labels as a column, as some datasets give them, count the same
+    assert snippets["keras_accuracy"](model, x, y.reshape(-1, 1)) == pytest.approx(3 / 5)
 
 
 @pytest.mark.tensorflow
@@ -327,15 +329,16 @@ def test_fraction_of_2_4_blocks(snippets):
 
 @pytest.mark.tensorflow
 def test_tflite_kernels_finds_the_dense_kernel_with_its_values(snippets, keras):
-    model = keras.Sequential([keras.layers.Dense(8, input_shape=(FEATURES,))])
-    kernel = (np.arange(FEATURES * 8, dtype=np.float32).reshape(FEATURES, 8) - 60) / 16
-    model.set_weights([kernel, np.ones(8, dtype=np.float32)])
+    units = 24  # the bias has 24 values, over `min_size`: only being 1-D keeps it out
+    model = keras.Sequential([keras.layers.Dense(units, input_shape=(FEATURES,))])
+    kernel = (np.arange(FEATURES * units, dtype=np.float32).reshape(FEATURES, units) - 100) / 16
+    model.set_weights([kernel, np.ones(units, dtype=np.float32)])
     tflite_model = snippets["to_tflite"](model)
 
     kernels = snippets["tflite_kernels"](tflite_model)
 
-    # Only the kernel: the bias is 1-D. TFLite stores a fully connected kernel as (out, in).
+    # Only the kernel, which TFLite stores as (out, in) for a fully connected layer.
     assert len(kernels) == 1
     (found,) = kernels.values()
     np.testing.assert_array_equal(found, kernel.T)
-    assert snippets["tflite_kernels"](tflite_model, min_size=FEATURES * 8 + 1) == {}
+    assert snippets["tflite_kernels"](tflite_model, min_size=FEATURES * units + 1) == {}

@@ -91,4 +91,4 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3) -> ker
 def keras_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """Top-1 accuracy of a Keras model (a fraction)."""
     predictions = np.argmax(model.predict(x, batch_size=512, verbose=0), axis=1)
-    return float(np.mean(predictions == y))
+    return float(np.mean(predictions == np.asarray(y).reshape(-1)))  # labels as (n,) or (n, 1)
