@@ -98,3 +98,29 @@ def test_division_by_zero_and_nan_fail():
 def test_declared_unverified_claim_still_shows_the_measured_value():
     result = check(claim(unverified="needs a phone"), {"a": 6, "b": 3}, "full")
     assert result.status == "unverified" and result.measured == 2.0
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("min()", r"calls min with 0 argument\(s\); it takes at least 2"),
+        ("min(a)", r"calls min with 1 argument\(s\); it takes at least 2"),
+        ("abs(a, b)", r"calls abs with 2 argument\(s\); it takes exactly 1"),
+        (" + ".join(["a"] * 1500), "characters long"),
+        (" + ".join(["a"] * 150), "is too large"),
+        ("(" * 40 + "a" + ")" * 40 + " + " + "-" * 40 + "a", "is too large"),
+        ("1" * 400, "beyond"),
+        ("a * 1e400", "beyond"),
+        (" + ".join(["a"] * 3000), "characters long"),
+        ("-" * 5000 + "a", "characters long"),
+        ("-" * 900 + "a", "nests too deeply to parse|is too large"),
+    ],
+)
+def test_expressions_are_bounded_when_the_technique_loads(expr, message):
+    with pytest.raises(ConfigError, match=message):
+        metric_names(expr)
+
+
+def test_an_overflow_fails_the_claim_without_an_exception():
+    outcome = check(claim(expr="a * a * a * a * a * a"), {"a": 1e100, "b": 1}, "full")
+    assert outcome.status == "fail" and outcome.measured is None

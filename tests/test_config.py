@@ -68,3 +68,71 @@ def test_project_rejects_unknown_setting(repo):
     _edit(repo / "pyproject.toml", 'branch = "main"', 'brnach = "main"')
     with pytest.raises(ConfigError, match="did you mean 'branch'"):
         load_project(repo)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'role = "tutorial"',
+            'role = "tutorial"\ncell_timeout = "soon"',
+            "'cell_timeout' must be a whole number of seconds, not str 'soon'",
+        ),
+        ('role = "tutorial"', "role = 5", "'role' must be a string, not int 5"),
+        (
+            'role = "tutorial"',
+            'role = "tutorial"\ncell_timeout = 0',
+            "cell_timeout must be positive",
+        ),
+        ('profiles = ["full"]', 'profiles = "full"', "profiles must be an array of profile names"),
+    ],
+)
+def test_a_value_of_the_wrong_type_names_its_line(tiny, old, new, message):
+    _edit(tiny / "technique.toml", old, new)
+    with pytest.raises(ConfigError) as error:
+        load_technique(tiny)
+    assert message in error.value.message
+    assert error.value.line is not None
+
+
+def test_metrics_as_an_array_is_refused(tiny):
+    toml = tiny / "technique.toml"
+    text = toml.read_text(encoding="utf-8")
+    start = text.index("[notebooks.metrics]")
+    end = text.index("\n\n", start)
+    text = text[:start] + text[end:]  # the table goes; an array takes its place
+    toml.write_text(
+        text.replace('role = "tutorial"', "role = \"tutorial\"\nmetrics = ['squared']", 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="must be a table"):
+        load_technique(tiny)
+
+
+@pytest.mark.parametrize("script", ["../../outside.py", "/etc/hostname", "linked.py"])
+def test_a_script_outside_its_technique_folder_is_refused(tiny, script):
+    (tiny.parent.parent / "outside.py").write_text("# %%\n", encoding="utf-8")
+    (tiny / "linked.py").symlink_to(tiny.parent.parent / "outside.py")
+    _edit(tiny / "technique.toml", 'script = "tiny.py"', f'script = "{script}"')
+    with pytest.raises(ConfigError, match="is not a file inside the technique folder") as error:
+        load_technique(tiny)
+    assert error.value.line is not None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('tips = ["Start small."]', 'tips = "Start small."', "'tips' must be an array of strings"),
+        (
+            'summary = "Squaring multiplies a number by itself."',
+            "summary = 5",
+            "'summary' must be a string",
+        ),
+    ],
+)
+def test_an_overview_value_of_the_wrong_shape_names_its_line(tiny, old, new, message):
+    _edit(tiny / "technique.toml", old, new)
+    with pytest.raises(ConfigError) as error:
+        load_technique(tiny)
+    assert message in error.value.message
+    assert error.value.line is not None

@@ -1,4 +1,4 @@
-"""Datasets: the Keras cache is seeded from the Debian folder, checked by IDX header."""
+"""Datasets: the Keras cache is seeded from the Debian folder; files are checked whole."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ import pytest
 from tutorial_gen.datasets import FASHION_MNIST, check_idx, seed_fashion_mnist
 from tutorial_gen.errors import DatasetError
 
+DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+needs_debian = pytest.mark.skipif(
+    not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed"
+)
+
 
 def _fake_source(folder: Path, *, corrupt: str | None = None) -> Path:
-    """IDX files with the right headers and no payload (headers are all that is checked)."""
+    """IDX files with the right headers (one wrong, if `corrupt`) and no payload."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, (magic, count, shape) in FASHION_MNIST.items():
         fields = (magic, count + (1 if name == corrupt else 0), *shape)
@@ -22,8 +27,9 @@ def _fake_source(folder: Path, *, corrupt: str | None = None) -> Path:
     return folder
 
 
+@needs_debian
 def test_seeds_missing_files_then_is_a_no_op(tmp_path):
-    source = _fake_source(tmp_path / "debian")
+    source = DEBIAN
     cache = tmp_path / "home" / ".keras" / "datasets" / "fashion-mnist"
     report = seed_fashion_mnist(cache=cache, source=source, install=False)
     assert sorted(report.copied) == sorted(FASHION_MNIST)
@@ -41,8 +47,24 @@ def test_missing_source_says_what_to_install(tmp_path):
 def test_corrupt_file_is_refused(tmp_path):
     source = _fake_source(tmp_path / "debian", corrupt="t10k-labels-idx1-ubyte.gz")
     with pytest.raises(DatasetError, match="IDX header") as error:
-        seed_fashion_mnist(cache=tmp_path / "cache", source=source, install=False)
+        check_idx(source / "t10k-labels-idx1-ubyte.gz")
     assert error.value.path.name == "t10k-labels-idx1-ubyte.gz"
+
+
+def test_right_headers_with_other_data_are_refused(tmp_path):
+    source = _fake_source(tmp_path / "debian")
+    with pytest.raises(DatasetError, match="not the .* bytes of Fashion-MNIST"):
+        check_idx(source / "t10k-labels-idx1-ubyte.gz")
+
+
+@needs_debian
+def test_a_truncated_file_is_refused(tmp_path):
+    name = "train-images-idx3-ubyte.gz"
+    data = (DEBIAN / name).read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 3])
+    with pytest.raises(DatasetError, match="truncated or damaged") as error:
+        seed_fashion_mnist(cache=tmp_path, source=DEBIAN, install=False)
+    assert error.value.path == tmp_path / name
 
 
 def test_not_gzip_is_refused(tmp_path):
@@ -52,10 +74,7 @@ def test_not_gzip_is_refused(tmp_path):
         check_idx(path)
 
 
-@pytest.mark.skipif(
-    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-    reason="Debian's dataset-fashion-mnist is not installed",
-)
+@needs_debian
 def test_debian_files_are_the_real_dataset():
     for name in FASHION_MNIST:
         check_idx(Path("/usr/share/datasets/fashion-mnist") / name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -129,3 +130,63 @@ def test_sweep_rows_give_a_deployment_table_and_a_plot(project, tiny):
 
 def test_plot_needs_two_points():
     assert accuracy_vs_size_svg([ResultRow(accuracy=0.9, size=10)], "one") is None
+
+
+def _with_summary(tiny, summary: str) -> None:
+    toml = tiny / "technique.toml"
+    text = toml.read_text(encoding="utf-8").replace(
+        'summary = "Squaring multiplies a number by itself."', f"summary = {json.dumps(summary)}"
+    )
+    toml.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "{{ technique.folder }}",  # the template sees plain data: no paths to reach files through
+        "{{ claim.__globals__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ range(10**12) | list }}",
+        "{{ lipsum.__globals__['os'].listdir('/') }}",
+    ],
+)
+def test_prose_cannot_reach_outside_the_sandbox(project, tiny, summary, monkeypatch, capsys):
+    from tutorial_gen.cli import main
+
+    _with_summary(tiny, summary)
+    with pytest.raises(ConfigError, match="does not render"):
+        _overview(project, tiny)
+    monkeypatch.chdir(tiny.parent.parent)
+    before = sorted(p.name for p in tiny.iterdir())
+    assert main(["render", "notebooks/tiny"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "technique.toml" in err and "Traceback" not in err
+    assert sorted(p.name for p in tiny.iterdir()) == before  # nothing written, nothing removed
+
+
+def test_markup_from_technique_toml_and_results_is_shown_as_text(project, tiny):
+    _with_summary(tiny, "Squaring <script>alert(1)</script> & more.")
+    results = tiny / "results" / "full.json"
+    data = json.loads(results.read_text(encoding="utf-8"))
+    data["notebooks"]["sweep"]["metrics"]["results_rows"][0]["model"] = (
+        "<img src=x onerror=alert(2)>"
+    )
+    data["claims"][0]["expr"] = "growth < `x` <script>"
+    results.write_text(json.dumps(data), encoding="utf-8")
+    text = _overview(project, tiny)
+    outside_code = re.sub(r"(`+).*?\1", "", text)
+    assert "<script>" not in outside_code and "<img" not in outside_code
+    assert "Squaring &lt;script>alert(1)&lt;/script> &amp; more." in text
+    assert "&lt;img src=x onerror=alert(2)>" in text
+    assert "``growth < `x` <script> >= 4``" in text  # a code span shows its text as it is
+
+
+@pytest.mark.parametrize("address", ["javascript:alert(1)", "https://x.org/a b", "https://x.org/)"])
+def test_a_link_that_is_not_a_plain_address_is_refused(project, tiny, address):
+    toml = tiny / "technique.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("https://example.com/tiny", address),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="is not an http"):
+        _overview(project, tiny)

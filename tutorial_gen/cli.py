@@ -6,7 +6,9 @@ import argparse
 import ast
 import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -81,6 +83,8 @@ def _print_reports(reports: list, project: Project, expected: dict[str, float]) 
         for run in report.runs:
             if run.error:
                 print(f"error: {run.error}", file=sys.stderr)
+        if report.problem:
+            print(f"error: {report.problem}", file=sys.stderr)
         print(f"\n{report.technique.slug} [{report.profile}]")
         print(claims_table(report.claims))
         print(f"results: {project.relpath(report.results_path)}")
@@ -322,22 +326,41 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so that every kernel and worker is stopped."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one verb; errors become one line on stderr and an exit code."""
     args = parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         project = load_project(args.root)
         return args.func(args, project)
     except TutorialGenError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        # The kernel was shut down while the interrupt unwound; leave at once, so that no
-        # half-finished background task prints a traceback on its way out.
-        print("interrupted: sources and earlier results are untouched", file=sys.stderr)
+    except OSError as error:  # a full disk, a read-only folder: one line, never a traceback
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error} (errno {error.errno})", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, Terminated) as stop:
+        # Kernels and workers were stopped while the interrupt unwound; leave at once, so that
+        # no half-finished background task prints a traceback on its way out.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        print(f"{what}: sources and finished results are kept", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(143 if isinstance(stop, Terminated) else 130)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 Keras downloads Fashion-MNIST into `~/.keras/datasets/fashion-mnist/` on first use. Debian's package
 `dataset-fashion-mnist` ships the very same four files; we copy them into the Keras cache, so the
-tutorials keep the code a Colab user runs. Files are checked by their IDX headers before use.
+tutorials keep the code a Colab user runs. Files are checked before use: their IDX headers, and
+the length and SHA-256 of the data they decompress to. The data, not the .gz bytes: Debian's
+package recompresses the files (its .gz differ from Keras's download by their gzip headers), while
+what they decompress to is the same dataset.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 import struct
@@ -29,6 +33,28 @@ FASHION_MNIST = {
 }
 
 
+# file name -> (bytes of the decompressed IDX file, SHA-256 of them)
+FASHION_MNIST_DATA = {
+    "train-labels-idx1-ubyte.gz": (
+        60008,
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    ),
+    "train-images-idx3-ubyte.gz": (
+        47040016,
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        10008,
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        7840016,
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    ),
+}
+_REDO = "delete it and run `tutorial-gen datasets` again"
+
+
 def keras_cache(home: Path | None = None) -> Path:
     """The folder `tf_keras.utils.get_file` uses for `fashion-mnist` (`~/.keras/datasets/...`)."""
     base = (home or Path(os.path.expanduser("~"))) / ".keras"
@@ -38,25 +64,33 @@ def keras_cache(home: Path | None = None) -> Path:
 
 
 def check_idx(path: Path) -> None:
-    """Raise `DatasetError` unless `path` is the gzipped IDX file Keras expects."""
+    """Raise `DatasetError` unless `path` is the gzipped IDX file Keras expects, whole."""
     magic, count, shape = FASHION_MNIST[path.name]
+    length, sha256 = FASHION_MNIST_DATA[path.name]
+    digest, size, header = hashlib.sha256(), 0, b""
     try:
         with gzip.open(path, "rb") as handle:
-            header = handle.read(8 + 4 * len(shape))
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                header = header or block[: 8 + 4 * len(shape)]
+                digest.update(block)
+                size += len(block)
     except (OSError, EOFError) as error:
         raise DatasetError(
-            f"is not a readable gzip file: {error}",
-            path=path,
-            hint="delete it and run `tutorial-gen datasets` again",
+            f"is not a readable gzip file (truncated or damaged): {error}", path=path, hint=_REDO
         ) from error
     fields = (
         struct.unpack(f">{2 + len(shape)}I", header) if len(header) == 8 + 4 * len(shape) else ()
     )
     if tuple(fields) != (magic, count, *shape):
         raise DatasetError(
-            f"has IDX header {fields}, expected {(magic, count, *shape)}",
+            f"has IDX header {fields}, expected {(magic, count, *shape)}", path=path, hint=_REDO
+        )
+    if size != length or digest.hexdigest() != sha256:
+        raise DatasetError(
+            f"decompresses to {size:,} bytes with SHA-256 {digest.hexdigest()[:16]}..., not the "
+            f"{length:,} bytes of Fashion-MNIST ({sha256[:16]}...)",
             path=path,
-            hint="delete it and run `tutorial-gen datasets` again",
+            hint=_REDO,
         )
 
 

@@ -45,18 +45,28 @@ def parse_script(script: Path) -> tuple[nbformat.NotebookNode, list[int | None]]
         notebook = copy.deepcopy(_read_percent(text))
     except Exception as error:  # jupytext raises many types; all mean "does not parse"
         raise ScriptError(f"Jupytext cannot read it: {error}", path=script) from error
+    if len(notebook.cells) not in (len(markers), len(markers) + 1):
+        return notebook, [None] * len(notebook.cells)
+    cells = list(notebook.cells)
     starts: list[int | None] = []
-    for index, marker in enumerate(markers):
+    if len(cells) == len(markers) + 1:  # text before the first marker forms a cell
+        starts.append(1 + _blank_offset(lines[: markers[0] - 1], cells.pop(0).source))
+    for index, (marker, cell) in enumerate(zip(markers, cells, strict=True)):
         end = markers[index + 1] if index + 1 < len(markers) else len(lines) + 1
-        start = marker + 1
-        while start < end and not lines[start - 1].strip():  # Jupytext drops leading blank lines
-            start += 1
-        starts.append(start)
-    if len(notebook.cells) == len(markers) + 1:  # text before the first marker forms a cell
-        starts.insert(0, 1)
-    elif len(notebook.cells) != len(markers):
-        starts = [None] * len(notebook.cells)
+        starts.append(marker + 1 + _blank_offset(lines[marker : end - 1], cell.source))
     return notebook, starts
+
+
+def _leading_blanks(lines: list[str]) -> int:
+    return next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+
+
+def _blank_offset(segment: list[str], source: str) -> int:
+    """How many of the blank lines that open a cell's script text its source has dropped.
+
+    Jupytext keeps the blank lines that open a code cell and drops those of a markdown cell, so
+    the source's first line is found where the script's text and the source agree."""
+    return max(0, _leading_blanks(segment) - _leading_blanks(source.splitlines()))
 
 
 def ipython_to_python(source: str) -> str:

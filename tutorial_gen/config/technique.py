@@ -36,23 +36,38 @@ CLAIM_KEYS = {
     "published",
     "unverified",
 }
-OVERVIEW_KEYS = {
-    "summary",
-    "pitch",
-    "benefits",
-    "production",
-    "guide",
-    "api",
-    "api_roadmap",
-    "support",
-    "support_roadmap",
-    "results",
-    "published_results",
-    "device_note",
-    "examples",
-    "tips",
-    "references_summary",
-    "references",
+# The [overview] keys and the shape each value must have: text, a list of texts, a list of
+# tables, or one table.
+OVERVIEW_TYPES = {
+    "summary": "text",
+    "pitch": "text",
+    "benefits": "text",
+    "production": "text",
+    "guide": "table",
+    "api": "texts",
+    "api_roadmap": "texts",
+    "support": "texts",
+    "support_roadmap": "texts",
+    "results": "tables",
+    "published_results": "tables",
+    "device_note": "text",
+    "examples": "tables",
+    "tips": "texts",
+    "references_summary": "text",
+    "references": "tables",
+}
+OVERVIEW_KEYS = set(OVERVIEW_TYPES)
+_SHAPES = {
+    "text": ("a string", lambda v: isinstance(v, str)),
+    "texts": (
+        "an array of strings",
+        lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+    ),
+    "tables": (
+        "an array of tables",
+        lambda v: isinstance(v, list) and all(isinstance(i, dict) for i in v),
+    ),
+    "table": ("a table", lambda v: isinstance(v, dict)),
 }
 PROFILES = tuple(str(p) for p in Profile)
 ROLES = tuple(str(r) for r in Role)
@@ -84,6 +99,14 @@ def load_technique(folder: Path) -> Technique:
         claims.append(claim)
     overview = data.get("overview", {})
     reject_unknown(overview, OVERVIEW_KEYS, path, "overview")
+    for key, value in overview.items():
+        what, fits = _SHAPES[OVERVIEW_TYPES[key]]
+        if not fits(value):
+            raise ConfigError(
+                f"[overview] '{key}' must be {what}, not {type(value).__name__}",
+                path=path,
+                line=line_of(path, key),
+            )
     return Technique(
         slug=folder.name,
         folder=folder,

@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from ..build.links import colab_url
 from ..config import line_of
@@ -185,15 +186,57 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
     }
 
 
-def _environment() -> SandboxedEnvironment:
+def escape(value: Any) -> str:
+    """A value as page text that no reader's browser takes for HTML: `<` and `&` escaped.
+
+    Quotes and `>` stay as they are: in Markdown text they are not markup, and overview.md stays
+    readable as source."""
+    if isinstance(value, Markup):
+        return str(value)
+    return str(value).replace("&", "&amp;").replace("<", "&lt;")
+
+
+_SAFE_URL = re.compile(r"^(?:https?://|mailto:|#|\.{0,2}/)?[^\s<>()\x00-\x1f\\]*$", re.IGNORECASE)
+
+
+def url(value: Any) -> Markup:
+    """A link target from technique.toml: http(s), mailto, an anchor or a relative path, with no
+    character that ends a Markdown link or starts a tag; anything else is refused."""
+    text = str(value)
+    scheme = re.match(r"^([a-z][a-z0-9+.-]*):", text, re.IGNORECASE)
+    if (
+        scheme and scheme.group(1).lower() not in ("http", "https", "mailto")
+    ) or not _SAFE_URL.match(text):
+        raise ConfigError(
+            f"the link {text!r} is not an http(s), mailto or relative address a page may carry",
+            hint="use a plain https:// URL without spaces, brackets or quotes",
+        )
+    return Markup(text)
+
+
+def code(value: Any) -> Markup:
+    """A value as a Markdown code span: shown as written (HTML inside is text there), fenced with
+    more backticks than it holds, so nothing it contains can end the span."""
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return Markup(f"{fence}{padded}{fence}")
+
+
+def _environment(finalize: bool = True) -> SandboxedEnvironment:
+    """The sandbox pages render in; `finalize` escapes every printed value (prose is escaped
+    whole once rendered, so its environment prints values as they are)."""
     env = SandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        finalize=escape if finalize else None,  # every value printed, from technique.toml or a run
     )
     env.filters.update(FILTERS)
+    env.filters.update(url=url, code=code)
     return env
 
 
@@ -203,7 +246,7 @@ def _plot_name(index: int) -> str:
 
 def render_files(technique: Technique, project: Project, results: ResultsFile) -> dict[Path, str]:
     """Every file of a technique's overview: `overview.md` and its plots, by path."""
-    env = _environment()
+    env, prose_env = _environment(), _environment(finalize=False)
     ctx = context(technique, project, results)
     tables, sources = _results_tables(technique, results)
     plots: dict[str, str] = {}
@@ -214,15 +257,20 @@ def render_files(technique: Technique, project: Project, results: ResultsFile) -
             plots[_plot_name(index)] = svg
     ctx["results_tables"] = tables
 
-    def prose(text: str | None) -> str:
+    def prose(text: str | None) -> Markup:
         if not text:
-            return ""
+            return Markup("")
         try:
-            return env.from_string(text).render(ctx).strip()
-        except jinja2.TemplateError as error:
+            rendered = prose_env.from_string(str(text)).render(ctx).strip()
+        except ConfigError:
+            raise
+        except Exception as error:  # a template error, the sandbox refusing, a range too big
             raise ConfigError(
-                f"overview prose does not render: {error}", path=technique.path
+                f"overview prose does not render: {type(error).__name__}: {error}",
+                path=technique.path,
+                hint="prose may use the documented helpers (claim, metric) and filters only",
             ) from error
+        return Markup(escape(rendered))  # its text and its values, escaped once
 
     ctx["prose"] = prose
     template = env.from_string(
@@ -230,8 +278,12 @@ def render_files(technique: Technique, project: Project, results: ResultsFile) -
     )
     try:
         text = template.render(ctx)
-    except jinja2.TemplateError as error:
-        raise ConfigError(f"overview does not render: {error}", path=technique.path) from error
+    except ConfigError as error:
+        raise ConfigError(error.message, path=technique.path, hint=error.hint) from error
+    except Exception as error:
+        raise ConfigError(
+            f"overview does not render: {type(error).__name__}: {error}", path=technique.path
+        ) from error
     text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
     leftover = _PLACEHOLDER.search(re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL))
     if leftover:

@@ -142,8 +142,8 @@ def run_notebook(
     build_dir = (request.build_dir or project.build_path).resolve()
     try:
         if built is None:
+            built = build_notebook(notebook.script, project)  # first: it names a syntax error
             preflight(technique, notebook, request.profile)
-            built = build_notebook(notebook.script, project)
         if launch is None:
             try:
                 launch = _own_launch(technique, notebook, built, project, request, build_dir)

@@ -7,6 +7,7 @@ so the notebook itself never imports tutorial_gen (in Colab it does not exist).
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import nbformat
@@ -86,6 +87,33 @@ def cell_durations(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return rows
 
 
+def _scalar_problem(value: Any, in_row: bool) -> str | None:
+    if value is None or (in_row and isinstance(value, str)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a row" if in_row else "a metric"
+        return f"is a {type(value).__name__}, which {kind} cannot hold"
+    if not math.isfinite(value):
+        return f"is {value}"
+    return None
+
+
+def _value_problem(value: Any) -> str | None:
+    """Why a declared metric's value is unusable: numbers, None, or a list of flat rows only."""
+    if isinstance(value, dict) and "__unsupported__" in value:
+        return f"is a {value['__unsupported__']}, which a metric cannot hold"
+    if isinstance(value, list):
+        for row in value:
+            if not isinstance(row, dict):
+                return f"holds a {type(row).__name__} where a row (a flat dict) belongs"
+            for key, item in row.items():
+                problem = _scalar_problem(item, in_row=True)
+                if problem:
+                    return f"has a row whose '{key}' {problem}"
+        return None
+    return _scalar_problem(value, in_row=False)
+
+
 def metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str | None:
     """Why harvested metrics are unusable, or None when they are fine."""
     if metrics is None:
@@ -93,12 +121,16 @@ def metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str |
     missing = sorted(n for n in notebook.metrics if n not in metrics)
     if missing:
         return f"metrics never set: {', '.join(missing)}"
-    unsupported = sorted(
-        n for n, v in metrics.items() if isinstance(v, dict) and "__unsupported__" in v
-    )
-    if unsupported:
-        return (
-            f"metrics of unsupported type: {', '.join(unsupported)} "
-            "(use numbers, None, or lists of flat dicts)"
-        )
+    for name in sorted(notebook.metrics):
+        problem = _value_problem(metrics[name])
+        if problem:
+            shown = repr(metrics[name])
+            shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+            return (
+                f"metric '{name}' {problem} ({shown}): set a finite number, a list of flat rows, "
+                "or None where it cannot be measured here"
+            )
+    for name, value in metrics.items():
+        if name.endswith("_unmeasured_reason") and not isinstance(value, str):
+            return f"'{name}' must be a string saying why, not {type(value).__name__}"
     return None

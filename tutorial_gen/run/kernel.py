@@ -12,6 +12,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from ..errors import ExecutionError
+from .lifetime import CONNECTION, claim_folder, die_with_parent
 
 KERNEL_NAME = "tutorial-gen"
 
@@ -67,6 +68,7 @@ class _CapturingKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # faulthandler makes a crashing kernel print where it crashed into the captured output
         kw["env"] = {**(kw.get("env") or os.environ), "PYTHONFAULTHANDLER": "1", **self.extra_env}
+        kw.setdefault("preexec_fn", die_with_parent)  # a killed tool leaves no kernel behind
         if self.capture_path:
             handle = open(self.capture_path, "ab")  # noqa: SIM115 (the kernel process owns it)
             kw.setdefault("stdout", handle)
@@ -117,7 +119,10 @@ class KernelLaunch:
 
         self.folder = folder
         self.capture = folder / "kernel.log"
-        self.manager = kernel_manager_class(self.capture, env)(kernel_name=name)
+        claim_folder(folder)
+        self.manager = kernel_manager_class(self.capture, env)(
+            kernel_name=name, connection_file=str(folder / CONNECTION)
+        )
         try:
             run_sync(self.manager.start_kernel)(
                 # nbclient adds the history option when it starts a kernel itself

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 from typing import Any
 
 from ..build import ipython_to_python, parse_script
 from ..config import line_of
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, ScriptError, did_you_mean
 from ..model import Marker, Notebook, Tag, Technique
 
 
-def assigned_names(source: str) -> set[str]:
+def _tree(source: str, script: Path | None = None) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError as error:
+        raise ScriptError(
+            f"Python syntax error: {error.msg}",
+            path=script,
+            hint="run `tutorial-gen build` on the script: it names the line",
+        ) from error
+
+
+def assigned_names(source: str, script: Path | None = None) -> set[str]:
     """Every name the code assigns, at any depth (loops, `with`, walrus included)."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_tree(source, script)):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
@@ -45,7 +57,7 @@ def parameter_defaults(notebook: Notebook) -> dict[str, Any]:
     """The `parameters` cell as {name: value}: the full profile (None for a non-literal value)."""
     cells = _parameters_cells(notebook)
     defaults: dict[str, Any] = {}
-    for node in ast.parse(cells[0].source).body if cells else []:
+    for node in _tree(cells[0].source, notebook.script).body if cells else []:
         if isinstance(node, ast.Assign):
             try:
                 value = ast.literal_eval(node.value)

@@ -10,7 +10,9 @@ import dataclasses
 import multiprocessing
 import os
 import queue
+import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -19,23 +21,29 @@ from typing import Any, NamedTuple
 
 from ..build import BuiltNotebook, build_notebook
 from ..errors import ConfigError, ExecutionError, did_you_mean
+from ..fileio import dump_json, write_atomic
 from ..model import (
     CacheState,
     ClaimOutcome,
     ClaimStatus,
+    NotebookEntry,
     ProgressKind,
     Project,
+    ResultsFile,
     RunRequest,
     RunStatus,
     Technique,
 )
+from ..verify.claims import check_all
 from .cache import inputs_digest
 from .execute import NotebookRun, launch_kernel, run_notebook
 from .kernel import KernelLaunch
+from .lifetime import die_with_parent, sweep_stale
 from .plan import Job, plan, shard
 from .preflight import parameter_names, preflight
 from .progress import ProgressEvent, ProgressHook
-from .store import read_results, record, results_path
+from .stamp import environment_stamp
+from .store import read_results, record, results_path, results_under
 
 
 @dataclass
@@ -47,11 +55,14 @@ class TechniqueReport:
     runs: list[NotebookRun]
     claims: list[ClaimOutcome]
     results_path: Path
+    problem: str | None = None  # why the results could not be written, and where they are
 
     @property
     def ok(self) -> bool:
-        return all(r.status == RunStatus.OK for r in self.runs) and not any(
-            c.status == ClaimStatus.FAIL for c in self.claims
+        return (
+            self.problem is None
+            and all(r.status == RunStatus.OK for r in self.runs)
+            and not any(c.status == ClaimStatus.FAIL for c in self.claims)
         )
 
 
@@ -89,9 +100,18 @@ def _cached(job: Job, digest: str, request: RunRequest, build_dir: Path) -> Note
 _EVENTS: Any = None  # the progress queue of a worker process
 
 
+def _worker_exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the run, which stops its kernel
+
+
 def _worker_init(events: Any) -> None:
+    """A worker: progress goes to `events`; the parent alone decides when to stop (Ctrl-C goes
+    to the whole process group), and a parent that dies takes its workers with it."""
     global _EVENTS
     _EVENTS = events
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_exit)
+    die_with_parent(signal.SIGTERM)
 
 
 def _execute(
@@ -137,19 +157,57 @@ class _Recorder:
         self.project, self.request, self.build_dir = project, request, build_dir
         self.runs: dict[str, NotebookRun] = {}
 
+        self.unsaved: dict[str, dict[str, NotebookEntry]] = {}
+        self.problems: dict[str, str] = {}  # technique: why its results could not be written
+
     def __call__(self, job: Job, run: NotebookRun) -> None:
         self.runs[job.label] = run
         if run.cache != CacheState.HIT:
-            path = results_path(job.technique, self.request.profile, self.build_dir)
-            entries = {run.stem: run.entry(self.project)}
-            record(
-                job.technique,
+            self.record(job.technique, {run.stem: run.entry(self.project)})
+
+    def record(self, technique: Technique, entries: dict[str, NotebookEntry]) -> list[ClaimOutcome]:
+        """Record entries; where the results file cannot be written, keep them in the build
+        folder and remember why, so that a full disk costs no measurement."""
+        path = results_path(technique, self.request.profile, self.build_dir)
+        try:
+            return record(
+                technique,
                 self.project,
                 self.request.profile,
                 path,
                 entries,
                 force=self.request.force,
             )
+        except OSError as error:
+            return self._keep(technique, path, entries, error)
+
+    def _keep(
+        self, technique: Technique, path: Path, entries: dict[str, NotebookEntry], error: OSError
+    ) -> list[ClaimOutcome]:
+        kept = self.unsaved.setdefault(technique.slug, {})
+        kept.update(entries)
+        profile = self.request.profile
+        outcomes = check_all(
+            technique.claims, {s: (e.metrics if e.ok else None) for s, e in kept.items()}, profile
+        )
+        fallback = results_under(self.build_dir, technique.slug, f"{profile}.unsaved")
+        results = ResultsFile(
+            technique.slug, profile, environment_stamp(self.project), dict(kept), tuple(outcomes)
+        )
+        relpath = self.project.relpath
+        try:
+            write_atomic(fallback, dump_json(results.to_json()))
+            where = (
+                f"kept in {relpath(fallback)}; once there is room, record them with "
+                f"`tutorial-gen merge {relpath(fallback)}`"
+            )
+        except OSError as second:
+            where = f"lost: {relpath(fallback)} could not be written either ({second.strerror})"
+        self.problems[technique.slug] = (
+            f"could not write {relpath(path)}: {error.strerror} (errno {error.errno}); "
+            f"this run's results are {where}"
+        )
+        return outcomes
 
 
 def run_suite(
@@ -162,6 +220,7 @@ def run_suite(
     """Run the selected notebooks and record their results; one report per technique."""
     build_dir = (request.build_dir or project.build_path).resolve()
     request = dataclasses.replace(request, build_dir=build_dir)
+    sweep_stale(build_dir)  # connection files of runs that were killed
     jobs = plan(selection, request.profile, build_dir, request.force)
     if request.shard:
         jobs = shard(jobs, *request.shard)
@@ -186,9 +245,9 @@ def run_suite(
         if not mine:
             continue
         path = results_path(technique, request.profile, build_dir)
-        entries = {run.stem: run.entry(project) for run in mine}
-        outcomes = record(technique, project, request.profile, path, entries, force=request.force)
-        reports.append(TechniqueReport(technique, request.profile, mine, outcomes, path))
+        outcomes = recorder.record(technique, {run.stem: run.entry(project) for run in mine})
+        problem = recorder.problems.get(technique.slug)
+        reports.append(TechniqueReport(technique, request.profile, mine, outcomes, path, problem))
     return reports
 
 
@@ -243,10 +302,10 @@ def _check_cache(
     """Preflight and build every job; record the cache hits, return the misses."""
     pending: list[Pending] = []
     for job in jobs:
+        built = build_notebook(job.notebook.script, project)  # first: it names a syntax error
         preflight(job.technique, job.notebook, request.profile)
         overrides = {k: v for k, v in request.overrides.items() if k in accepted[job.label]}
         parameters = {**job.notebook.parameters(request.profile), **overrides}
-        built = build_notebook(job.notebook.script, project)
         digest = inputs_digest(
             built, request.profile, parameters, list(job.notebook.metrics), request.clean_env
         )
@@ -289,12 +348,29 @@ def _run_parallel(
         with ProcessPoolExecutor(
             request.jobs, mp_context=context, initializer=_worker_init, initargs=(events,)
         ) as pool:
-            futures = {pool.submit(_execute, item, project, threaded): item for item in pending}
-            for future in as_completed(futures):
-                recorder(futures[future].job, future.result())
+            try:
+                futures = {pool.submit(_execute, item, project, threaded): item for item in pending}
+                for future in as_completed(futures):
+                    recorder(futures[future].job, future.result())
+            except BaseException:  # interrupted: stop the workers (and so their kernels) now
+                pool.shutdown(wait=False, cancel_futures=True)
+                _stop_workers()
+                raise
     finally:
         stop.set()
         relay_thread.join()
+
+
+def _stop_workers(grace: float = 10.0) -> None:
+    """SIGTERM every worker (each stops its kernel on the way out), then wait for them."""
+    workers = multiprocessing.active_children()
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + grace
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
 
 
 def run_technique(

@@ -45,8 +45,10 @@ def check(claim: Claim, metrics: Mapping[str, Any] | None, profile: str) -> Clai
         return _outcome(claim, ClaimStatus.UNVERIFIED, reason=f"{missing.args[0]}: {reason}")
     except ZeroDivisionError:
         return _outcome(claim, ClaimStatus.FAIL, reason="division by zero")
-    if math.isnan(measured):
-        return _outcome(claim, ClaimStatus.FAIL, measured=measured, reason="measured NaN")
+    except ArithmeticError as error:  # an overflow: a number no sentence can be about
+        return _outcome(claim, ClaimStatus.FAIL, reason=f"cannot be computed: {error}")
+    if not math.isfinite(measured):
+        return _outcome(claim, ClaimStatus.FAIL, measured=None, reason=f"measured {measured}")
     holds = COMPARATORS[claim.op](measured, claim.threshold)
     return _outcome(claim, ClaimStatus.PASS if holds else ClaimStatus.FAIL, measured=measured)
 

@@ -32,19 +32,56 @@ _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Div: operator.truediv,
 }
 _FUNCTIONS: dict[str, Callable[..., float]] = {"abs": abs, "min": min, "max": max}
+_ARITY = {"abs": (1, 1), "min": (2, None), "max": (2, None)}  # (fewest, most) arguments
+MAX_LENGTH = 1000  # characters of an expression
+MAX_NODES = 200  # a claim compares a few metrics; more is a mistake, or an attack on the parser
+MAX_DEPTH = 30
+MAX_CONSTANT = 1e15
 
 
 class Unmeasured(Exception):
     """A metric the expression needs was not measured (missing or None)."""
 
 
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:  # iterative: a deep tree must not exhaust Python's own stack
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _shown(expr: str) -> str:
+    return expr if len(expr) <= 60 else f"{expr[:57]}..."
+
+
 def _parse(expr: str, path: Path | None, line: int | None) -> ast.expr:
+    def error(message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(
+            f"claim expression '{_shown(expr)}' {message}", path=path, line=line, hint=hint
+        )
+
+    if len(expr) > MAX_LENGTH:
+        raise error(f"is {len(expr)} characters long (at most {MAX_LENGTH})")
     try:
         tree = ast.parse(expr, mode="eval").body
-    except SyntaxError as error:
-        raise ConfigError(
-            f"claim expression '{expr}' does not parse: {error.msg}", path=path, line=line
-        ) from error
+    except SyntaxError as exc:
+        raise error(f"does not parse: {exc.msg}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise error("nests too deeply to parse") from exc
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES or _depth(tree) > MAX_DEPTH:
+        raise error(
+            f"is too large ({nodes} parts, {_depth(tree)} levels deep; at most {MAX_NODES} "
+            f"and {MAX_DEPTH})",
+            "compute the value in the notebook and claim on that metric",
+        )
+    _check_nodes(tree, error)
+    return tree
+
+
+def _check_nodes(tree: ast.expr, error: Callable[..., ConfigError]) -> None:
     for node in ast.walk(tree):
         allowed = (
             ast.BinOp,
@@ -58,25 +95,30 @@ def _parse(expr: str, path: Path | None, line: int | None) -> ast.expr:
             *_BINARY,
         )
         if not isinstance(node, allowed):
-            raise ConfigError(
-                f"claim expression '{expr}' uses {type(node).__name__}, which is not allowed",
-                path=path,
-                line=line,
-                hint="use metric names, numbers, + - * /, abs, min, max",
+            raise error(
+                f"uses {type(node).__name__}, which is not allowed",
+                "use metric names, numbers, + - * /, abs, min, max",
             )
-        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
-            raise ConfigError(
-                f"claim expression '{expr}' has a non-numeric constant", path=path, line=line
-            )
-        if isinstance(node, ast.Call) and (
-            not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS or node.keywords
-        ):
-            raise ConfigError(
-                f"claim expression '{expr}' calls something other than abs, min or max",
-                path=path,
-                line=line,
-            )
-    return tree
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, int | float) or isinstance(node.value, bool):
+                raise error("has a non-numeric constant")
+            if not abs(node.value) <= MAX_CONSTANT:  # also refuses nan, inf and huge integers
+                raise error(
+                    f"has the constant {_shown(repr(node.value))}, beyond ±{MAX_CONSTANT:g}"
+                )
+        if isinstance(node, ast.Call):
+            if (
+                not isinstance(node.func, ast.Name)
+                or node.func.id not in _FUNCTIONS
+                or node.keywords
+            ):
+                raise error("calls something other than abs, min or max")
+            fewest, most = _ARITY[node.func.id]
+            if len(node.args) < fewest or (most is not None and len(node.args) > most):
+                wanted = f"exactly {fewest}" if fewest == most else f"at least {fewest}"
+                raise error(
+                    f"calls {node.func.id} with {len(node.args)} argument(s); it takes {wanted}"
+                )
 
 
 def metric_names(expr: str, *, path: Path | None = None, line: int | None = None) -> set[str]:
