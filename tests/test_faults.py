@@ -222,8 +222,8 @@ def test_errors_survive_a_process_boundary():
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        ('float("nan")', "is nan"),
-        ('float("inf")', "is inf"),
+        ('float("nan")', "is nan, not a finite number"),
+        ('float("inf")', "is inf, not a finite number"),
         ('"many"', "is a str"),
         ("True", "is a bool"),
         ('{"a": 1}', "is a dict"),

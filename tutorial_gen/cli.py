@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gc
 import math
 import os
 import signal
@@ -354,10 +355,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # no half-finished background task prints a traceback on its way out.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        code = 143 if isinstance(stop, Terminated) else 130
+        if getattr(stop, "workers_stopped", False):
+            # The frames the interrupt unwound still hold the parallel run's queues; free them,
+            # so that their finalizers release their semaphores before the exit below skips them.
+            stop.__traceback__ = None
+            gc.collect()
         print(f"{what}: sources and finished results are kept", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(143 if isinstance(stop, Terminated) else 130)
+        os._exit(code)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -95,6 +95,8 @@ def _expand(
     setup_at: int | None = None
     for cell, start in zip(cells, starts, strict=True):
         source = cell.source.strip("\n")
+        if start is not None:  # the cell now starts at its first line that is not blank
+            start += cell.source[: len(cell.source) - len(cell.source.lstrip("\n"))].count("\n")
         tags = list(cell.metadata.get("tags", []))
         if cell.cell_type == "code" and source.strip() == Marker.SETUP:
             setup_at = len(expanded)

@@ -13,7 +13,7 @@ from typing import Any
 import nbformat
 
 from ..build import BuiltNotebook
-from ..model import Notebook, Tag
+from ..model import NUMERIC_ROW_KEYS, Notebook, Tag
 
 METRICS_MIME = "application/vnd.tutorial-gen.metrics+json"
 
@@ -87,14 +87,20 @@ def cell_durations(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return rows
 
 
-def _scalar_problem(value: Any, in_row: bool) -> str | None:
-    if value is None or (in_row and isinstance(value, str)):
+# How a kernel's JSON output spells the floats JSON has no number for.
+_NOT_FINITE = {"nan", "inf", "-inf", "NaN", "Infinity", "-Infinity"}
+
+
+def _scalar_problem(value: Any, text_allowed: bool) -> str | None:
+    if value is None or (text_allowed and isinstance(value, str)):
         return None
+    if isinstance(value, str) and value in _NOT_FINITE:
+        return f"is {value.lower().replace('infinity', 'inf')}, not a finite number"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        kind = "a row" if in_row else "a metric"
-        return f"is a {type(value).__name__}, which {kind} cannot hold"
+        kind = "dict" if isinstance(value, dict) else type(value).__name__
+        return f"is a {kind}, which a metric cannot hold"
     if not math.isfinite(value):
-        return f"is {value}"
+        return f"is {value}, not a finite number"
     return None
 
 
@@ -107,11 +113,11 @@ def _value_problem(value: Any) -> str | None:
             if not isinstance(row, dict):
                 return f"holds a {type(row).__name__} where a row (a flat dict) belongs"
             for key, item in row.items():
-                problem = _scalar_problem(item, in_row=True)
+                problem = _scalar_problem(item, text_allowed=key not in NUMERIC_ROW_KEYS)
                 if problem:
                     return f"has a row whose '{key}' {problem}"
         return None
-    return _scalar_problem(value, in_row=False)
+    return _scalar_problem(value, text_allowed=False)
 
 
 def metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str | None:

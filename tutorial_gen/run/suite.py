@@ -101,7 +101,9 @@ _EVENTS: Any = None  # the progress queue of a worker process
 
 
 def _worker_exit(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the run, which stops its kernel
+    # Leave at once: the kernel dies with this process (its parent-death signal), and the parent
+    # reports the interruption. Unwinding instead could block on a queue whose reader is gone.
+    os._exit(128 + signum)
 
 
 def _worker_init(events: Any) -> None:
@@ -352,13 +354,17 @@ def _run_parallel(
                 futures = {pool.submit(_execute, item, project, threaded): item for item in pending}
                 for future in as_completed(futures):
                     recorder(futures[future].job, future.result())
-            except BaseException:  # interrupted: stop the workers (and so their kernels) now
+            except BaseException as interruption:  # stop the workers (and their kernels)
                 pool.shutdown(wait=False, cancel_futures=True)
                 _stop_workers()
+                sweep_stale(request.build_dir or Path())  # the stopped kernels' connection files
+                interruption.workers_stopped = True  # type: ignore[attr-defined]  (the CLI tidies up)
                 raise
     finally:
         stop.set()
         relay_thread.join()
+        events.close()
+        events.join_thread()
 
 
 def _stop_workers(grace: float = 10.0) -> None:
