@@ -48,34 +48,41 @@ def test_every_rule_is_kebab_case_with_message_and_hint():
 # Notebooks we did not write: (rule, cells). The fixture project pins numpy==2.4.6 only.
 PIP = 'import subprocess, sys\nsubprocess.run([sys.executable, "-m", "pip", "install", "{}"], check=True)'
 ENV = 'import os\nos.environ["TF_USE_LEGACY_KERAS"] = "1"'
+TFMOT = "import tensorflow_model_optimization as tfmot"
 DEFECTS = {
     "setup-pins: nothing installs it": ("setup-pins", [code("import numpy as np")]),
-    "setup-pins: unpinned": ("setup-pins", [code("!pip install numpy"), code("import numpy")]),
-    "setup-pins: wrong version": (
+    "setup-pins: what it installs does not bring it": (
         "setup-pins",
-        [code("%pip install -q numpy==1.26.4"), code("import numpy")],
+        [code("%pip install -q numpy==2.4.6"), code("import numpy\nimport matplotlib")],
     ),
-    "setup-pins: Colab happens to have it": (
-        "setup-pins",
-        [code(PIP.format("tensorflow-datasets==4.9.9")), code("import tensorflow_datasets")],
+    "legacy-keras: tf.keras before tfmot": (
+        "legacy-keras",
+        [code("import tensorflow as tf\nmodel = tf.keras.Sequential()"), code(TFMOT)],
     ),
-    "setup-pins: stale TESTED_VERSIONS": (
-        "setup-pins",
-        [code('TESTED_VERSIONS = {"numpy": "2.0.0"}'), code("import numpy")],
+    "legacy-keras: keras from tensorflow, used": (
+        "legacy-keras",
+        [code("from tensorflow import keras\nlayer = keras.layers.Dense(1)\n" + TFMOT)],
     ),
-    "legacy-keras: never set": ("legacy-keras", [code("import tensorflow_model_optimization")]),
+    "legacy-keras: tensorflow.keras imported": (
+        "legacy-keras",
+        [code("from tensorflow.keras import layers"), code(TFMOT)],
+    ),
     "legacy-keras: set too late": (
         "legacy-keras",
-        [code("import tensorflow as tf"), code(ENV), code("import tensorflow_model_optimization")],
+        [code("import tensorflow as tf\nlayer = tf.keras.layers.Dense(1)"), code(ENV), code(TFMOT)],
     ),
     "legacy-keras: set to 0": (
         "legacy-keras",
         [
             code(
-                'import os\nos.environ["TF_USE_LEGACY_KERAS"] = "0"\nimport tensorflow_model_optimization'
+                ENV.replace('"1"', '"0"')
+                + "\nimport tensorflow as tf\ntf.keras.Input((2,))\n"
+                + TFMOT
             )
         ],
     ),
+    "pip-magic: !pip": ("pip-magic", [code("!pip install numpy==2.4.6")]),
+    "pip-magic: !python -m pip": ("pip-magic", [code("! python3 -m pip install -q numpy==2.4.6")]),
     "absolute-path: /tmp": ("absolute-path", [code('data = open("/tmp/data.csv").read()')]),
     "absolute-path: f-string": ("absolute-path", [code('log_dir = f"/tmp/logs/{run}"')]),
     "absolute-path: Windows": ("absolute-path", [code('path = "C:\\\\Users\\\\me\\\\model.h5"')]),
@@ -87,10 +94,77 @@ DEFECTS = {
     "cwd-write: np.save": ("cwd-write", [code('np.save("weights.npy", weights)')]),
     "cwd-write: savefig": ("cwd-write", [code('plt.savefig("plot.png")')]),
     "cwd-write: Path.write_text": ("cwd-write", [code('Path("notes.md").write_text("x")')]),
-    "shell-cell: !pip": ("shell-cell", [code("!pip install numpy==2.4.6")]),
+    "cwd-write: a variable": ("cwd-write", [code('path = "model.h5"'), code("model.save(path)")]),
+    "cwd-write: an f-string": ("cwd-write", [code('open(f"{name}.tflite", "wb").write(model)')]),
+    "cwd-write: an f-string of a literal": (
+        "cwd-write",
+        [code('name = "pruned"\nwith open(f"{name}.tflite", "wb") as f:\n    f.write(model)')],
+    ),
+    "cwd-write: a relative folder": (
+        "cwd-write",
+        [code('model.save(os.path.join("models", "m.keras"))')],
+    ),
+    "shell-cell: !cmd": ("shell-cell", [code("!ls data")]),
+    "shell-cell: %pip": ("shell-cell", [code("%pip install numpy==2.4.6")]),
     "shell-cell: %load_ext": ("shell-cell", [code("%load_ext tensorboard")]),
     "shell-cell: %%bash": ("shell-cell", [code("%%bash\nfalse")]),
     "shell-cell: assigned": ("shell-cell", [code("files = !ls")]),
+    "shell-cell: no_execute is a comment elsewhere": (
+        "shell-cell",
+        [code("x = 1  # docs_infra: no_execute\n!ls")],
+    ),
+    "network: keras dataset": ("network", [code("data = tf.keras.datasets.mnist.load_data()")]),
+    "network: keras dataset by name": (
+        "network",
+        [code("mnist = keras.datasets.mnist\n(x, y), _ = mnist.load_data()")],
+    ),
+    "network: tfds": (
+        "network",
+        [code("import tensorflow_datasets as tfds\nds = tfds.load('cifar10', split='train')")],
+    ),
+    "network: get_file": (
+        "network",
+        [code('path = tf.keras.utils.get_file("a.zip", "https://example.com/a.zip")')],
+    ),
+    "network: hf_hub_download": (
+        "network",
+        [code('hf_hub_download(repo_id="org/model", filename="model.tflite")')],
+    ),
+    "network: urlopen": (
+        "network",
+        [code('import urllib.request\nurllib.request.urlopen("https://example.com/x")')],
+    ),
+    "network: urlretrieve": (
+        "network",
+        [code('from urllib.request import urlretrieve\nurlretrieve(URL, "x.zip")')],
+    ),
+    "network: requests": ("network", [code('import requests\nrequests.get("https://x.org")')]),
+    "network: wget": ("network", [code("!wget -q https://example.com/data.zip")]),
+    "network: curl": ("network", [code("!curl -LO https://example.com/data.zip")]),
+    "tensorboard: %load_ext": ("tensorboard", [code("%load_ext tensorboard")]),
+    "tensorboard: %tensorboard, even not executed": (
+        "tensorboard",
+        [code("#docs_infra: no_execute\n%tensorboard --logdir={logdir}")],
+    ),
+    "tensorboard: PruningSummaries": (
+        "tensorboard",
+        [code("cb = tfmot.sparsity.keras.PruningSummaries(log_dir=logdir)")],
+    ),
+    "tensorboard: keras callback": (
+        "tensorboard",
+        [code("%pip install tensorflow==2.21.0"), code("cb = keras.callbacks.TensorBoard(d)")],
+    ),
+    "tensorboard: import": ("tensorboard", [code("from tensorboard.plugins import projector")]),
+    "tflite-interpreter: tf.lite": (
+        "tflite-interpreter",
+        [code("interpreter = tf.lite.Interpreter(model_content=m)")],
+    ),
+    "tflite-interpreter: imported": (
+        "tflite-interpreter",
+        [code("from tensorflow.lite import Interpreter\ninterpreter = Interpreter(model_path=p)")],
+    ),
+    "device: adb": ("device", [code("! adb shell /data/local/tmp/benchmark_model --num_runs=10")]),
+    "syntax": ("syntax", [code("def f(:\n    pass")]),
     "seeds: tensorflow, no seed": ("seeds", [code("import tensorflow as tf")]),
     "seeds: seeded after fit": (
         "seeds",
@@ -104,15 +178,47 @@ DEFECTS = {
     "unbacked-number: percent": ("unbacked-number", [md("Accuracy reaches 95.2% here.")]),
     "unbacked-number: points": ("unbacked-number", [md("It stays within 0.5 point of it.")]),
     "unbacked-number: latency": ("unbacked-number", [md("Inference takes 12 ms.")]),
+    "unbacked-number: latency in us": ("unbacked-number", [md("Inference takes *17us* on it.")]),
+    "unbacked-number: latency in usec": ("unbacked-number", [md("It takes 5 usec less.")]),
     "unbacked-number: cited elsewhere": (
         "unbacked-number",
         [md("The [guide](https://www.tensorflow.org/x) has details. It gets 4x smaller.")],
+    ),
+    "qualitative-claim: minimal loss": (
+        "qualitative-claim",
+        [md("There is minimal loss in test accuracy after pruning.")],
+    ),
+    "qualitative-claim: no loss": ("qualitative-claim", [md("Quantized, it has no loss.")]),
+    "qualitative-claim: little to no loss": (
+        "qualitative-claim",
+        [md("You see little to no loss in accuracy.")],
+    ),
+    "qualitative-claim: much smaller": ("qualitative-claim", [md("The file is much smaller.")]),
+    "qualitative-claim: negligible": ("qualitative-claim", [md("The cost is negligible.")]),
+    "qualitative-claim: accuracy difference": (
+        "qualitative-claim",
+        [md("A 4x smaller model for MNIST,\nwith minimal accuracy\ndifference.")],
+    ),
+    "qualitative-claim: small drop": (
+        "qualitative-claim",
+        [md("Expect a small drop in accuracy.")],
     ),
     "dead-link: markdown": (
         "dead-link",
         [md("See [the board](https://tensorboard.dev/experiment/abc/).")],
     ),
+    "dead-link: named twice in one link": (
+        "dead-link",
+        [md("On [TensorBoard.dev](https://tensorboard.dev/).")],
+    ),
     "dead-link: subdomain in code": ("dead-link", [code('url = "https://x.tensorboard.dev/a"')]),
+    "link: double parentheses": (
+        "link",
+        [md("Once backends [enable it]((https://github.com/tensorflow/a/issues/173)), ...")],
+    ),
+    "link: unbalanced target": ("link", [md("See [the page](https://example.com/a_(b).")]),
+    "link: no opening bracket": ("link", [md("See the page](https://example.com/a).")]),
+    "link: space before the target": ("link", [md("See [the page] (https://example.com/a).")]),
     "heading: ##Heading": ("heading", [md("##Results")]),
     "heading: #Heading": ("heading", [md("Intro.\n\n#Results")]),
     "heading: two titles": ("heading", [md("# Another title")]),
@@ -123,6 +229,8 @@ DEFECTS = {
         [code("epochs = 2  # passes over the data; 1 = quick\nseed = 0  # fixed", "parameters")],
     ),
 }
+CONTINUED = 'value = 3.0\nprint("Size of the model: %.2f bytes"\n      % (value))'
+ADB = "! adb shell /data/local/tmp/benchmark_model \\\n    --graph=/data/local/tmp/m.tflite \\\n    --num_threads=1"
 CLEAN = {
     "setup-pins": (
         "setup-pins",
@@ -136,31 +244,79 @@ CLEAN = {
         "setup-pins",
         [code('!pip install -q "numpy==2.4.6"'), code("import numpy")],
     ),
+    "setup-pins: unpinned is the notebook's own business": (
+        "setup-pins",
+        [code("!pip install numpy"), code("import numpy")],
+    ),
+    "setup-pins: brought by what it installs": (
+        "setup-pins",
+        [
+            code("%pip install -q tensorflow-model-optimization"),
+            code("import tensorflow as tf\nimport numpy as np\nimport tf_keras as keras"),
+        ],
+    ),
     "legacy-keras": (
         "legacy-keras",
-        [code(ENV), code("import tensorflow, tensorflow_model_optimization")],
+        [code(ENV), code("import tensorflow as tf\nmodel = tf.keras.Sequential()\n" + TFMOT)],
     ),
     "legacy-keras: %env": (
         "legacy-keras",
-        [
-            code("%env TF_USE_LEGACY_KERAS=1"),
-            code("import tf_keras, tensorflow_model_optimization"),
-        ],
+        [code("%env TF_USE_LEGACY_KERAS=1"), code("import tensorflow as tf\ntf.keras.Input((1,))")],
     ),
     "legacy-keras: setdefault": (
         "legacy-keras",
         [
             code(
-                'import os\nos.environ.setdefault("TF_USE_LEGACY_KERAS", "1")\nimport tensorflow_model_optimization'
+                'import os\nos.environ.setdefault("TF_USE_LEGACY_KERAS", "1")\n'
+                "import tensorflow as tf\ntf.keras.Input((1,))\n" + TFMOT
             )
         ],
     ),
-    "legacy-keras: no tfmot": ("legacy-keras", [code("import tensorflow as tf")]),
+    "legacy-keras: tfmot sets it": ("legacy-keras", [code("import tensorflow as tf\n" + TFMOT)]),
+    "legacy-keras: tf_keras": (
+        "legacy-keras",
+        [code("import tensorflow as tf\nimport tf_keras as keras\nkeras.Input((1,))\n" + TFMOT)],
+    ),
+    "legacy-keras: tfmot's compat keras": (
+        "legacy-keras",
+        [
+            code(
+                "import tensorflow as tf\n"
+                "from tensorflow_model_optimization.python.core.keras.compat import keras"
+            ),
+            code("data = tf.keras.datasets.mnist.load_data()\nmodel = keras.Sequential()"),
+        ],
+    ),
+    "legacy-keras: keras from tensorflow, used after tfmot": (
+        "legacy-keras",
+        [code("from tensorflow import keras\n" + TFMOT), code("model = keras.Sequential()")],
+    ),
+    "legacy-keras: keras from tensorflow, rebound before use": (
+        "legacy-keras",
+        [
+            code(
+                "from tensorflow import keras\nimport tf_keras as keras\nkeras.Input((1,))\n"
+                + TFMOT
+            )
+        ],
+    ),
+    "legacy-keras: no tfmot": (
+        "legacy-keras",
+        [code("import tensorflow as tf\ntf.keras.Input((1,))")],
+    ),
+    "pip-magic": (
+        "pip-magic",
+        [
+            code("%pip install numpy==2.4.6\n!{sys.executable} -m pip install numpy==2.4.6"),
+            code(PIP.format("numpy==2.4.6") + "\n!pip list\n!pipx install x"),
+        ],
+    ),
     "absolute-path": (
         "absolute-path",
         [
             code('url = "https://example.com/a/b"\nwith tf.device("/device:CPU:0"):\n    pass'),
             code('path = os.path.join(tempfile.mkdtemp(), "x")\nratio = "a / b"'),
+            code(ADB),  # a path on the phone
         ],
     ),
     "cwd-write": (
@@ -168,6 +324,10 @@ CLEAN = {
         [
             code('text = open("data.txt").read()\nmodel.save(os.path.join(workdir, "m.h5"))'),
             code('with open(os.path.join(workdir, "out.txt"), "w") as f:\n    f.write("x")'),
+            code('_, path = tempfile.mkstemp(".h5")\nmodel.save(path)'),
+            code('path = os.path.join(tempfile.mkdtemp(), "m.h5")\nmodel.save(path)'),
+            code('open(f"{workdir}/m.tflite", "wb")\nfor name in names:\n    np.save(name, x)'),
+            code('def save(model, path):\n    model.save(path)\n    open(f"{path}.tflite", "wb")'),
         ],
     ),
     "shell-cell": (
@@ -175,7 +335,45 @@ CLEAN = {
         [
             code("!pip install numpy==2.4.6\n%load_ext tensorboard", "skip-execution"),
             code("%matplotlib inline\n%env A=1\nx = 10 % 3"),
+            code("#docs_infra: no_execute\n%tensorboard --logdir={log_dir}"),
+            code(CONTINUED),
+            code('text = """\n!not a command\n"""'),
+            code("!pip install numpy==2.4.6\n" + ADB),  # pip-magic and device report these
         ],
+    ),
+    "network": (
+        "network",
+        [
+            code("data = keras.datasets.fashion_mnist.load_data()"),
+            code("data = tf.keras.datasets.mnist.load_data()", "skip-execution"),
+            code("#docs_infra: no_execute\nds = tfds.load('mnist')"),
+            code("data = np.load(path)\nresponse = session.get(key)"),
+        ],
+    ),
+    "tensorboard": (
+        "tensorboard",
+        [
+            code("%pip install -q tensorboard==2.20.0"),
+            code("%load_ext tensorboard\ncb = tfmot.sparsity.keras.PruningSummaries(log_dir=d)"),
+            md("The `PruningSummaries` callback logs to TensorBoard."),
+        ],
+    ),
+    "tflite-interpreter": (
+        "tflite-interpreter",
+        [
+            code(
+                "from ai_edge_litert.interpreter import Interpreter\nInterpreter(model_content=m)"
+            ),
+            code("converter = tf.lite.TFLiteConverter.from_keras_model(model)"),
+        ],
+    ),
+    "device": (
+        "device",
+        [code(ADB, "skip-execution"), code("#docs_infra: no_execute\n" + ADB), md("Run `adb`.")],
+    ),
+    "syntax": (
+        "syntax",
+        [code(CONTINUED), code(ADB), code("%%bash\nif then fi"), code("x = 1")],
     ),
     "seeds": (
         "seeds",
@@ -200,11 +398,36 @@ CLEAN = {
             md("The [guide](https://www.tensorflow.org/model_optimization) reports 3x."),
             md("On [GitHub](https://github.com/tensorflow/model-optimization): 10x."),
             md("```\nacc = 95%\n```"),
+            md(
+                "Start with 25% sparsity (25% of the weights are set to zero), end at 75% sparsity."
+            ),
+            md(
+                "Prune with the target sparsity of 50%.\n\nStart with 50% sparsity (50% zeros in weights)."
+            ),
+            md("Use 1x1 convolutions; thus us and 2 users."),
+        ],
+    ),
+    "qualitative-claim": (
+        "qualitative-claim",
+        [
+            md('The example reports "minimal to no loss in test accuracy" on MNIST.'),
+            md("The published guide sees minimal loss in accuracy."),
+            md("Pick no loss function; a smaller model, a little faster, with little change."),
+            md("```\nnegligible = 'much smaller'\n```\nAnd `no loss` is code."),
         ],
     ),
     "dead-link": (
         "dead-link",
         [md("[TensorBoard](https://www.tensorflow.org/tensorboard), tensorboard.devices")],
+    ),
+    "link": (
+        "link",
+        [
+            md("See [A](https://en.wikipedia.org/wiki/A_(b)) and [B](https://x.org 'title')."),
+            md("[![badge](https://x.org/b.svg)](https://x.org) in [0, 1] (inclusive)."),
+            md("A [link text\nover two lines](https://x.org) and `](( ` in code."),
+            md("Checklist:\n\n- [ ] one\n- [x] two"),
+        ],
     ),
     "heading": (
         "heading",
@@ -409,7 +632,7 @@ def test_journey_applies_to_tensorflow_tutorials_only(repo, body, role):
 
 SKIPPED_CELL = """
 # %% tags=["skip-execution"]
-# !pip install --quiet tensorboard
+# %pip install --quiet tensorboard
 # %load_ext tensorboard
 raise RuntimeError("a skip-execution cell ran")
 """
@@ -433,7 +656,7 @@ def test_skip_execution_cells_are_not_linted_and_not_run(project, tiny, tmp_path
         script.read_text(encoding="utf-8").replace(SKIPPED_CELL, untagged), encoding="utf-8"
     )
     lines = script.read_text(encoding="utf-8").splitlines()
-    expected = [n for n, line in enumerate(lines, 1) if line.startswith(("# !pip", "# %load"))]
+    expected = [n for n, line in enumerate(lines, 1) if line.startswith(("# %pip", "# %load"))]
     assert [(f.rule, f.line) for f in lint_paths([script], project)] == [
         ("shell-cell", n) for n in expected
     ]

@@ -6,6 +6,7 @@ import ast
 import copy
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -69,18 +70,124 @@ def _blank_offset(segment: list[str], source: str) -> int:
     return max(0, _leading_blanks(segment) - _leading_blanks(source.splitlines()))
 
 
+@dataclass(frozen=True)
+class IPythonCommand:
+    """A shell (`!cmd`) or magic (`%line`, `%%cell`) command of a cell, and the lines it spans."""
+
+    line: int  # its first line, from 1
+    end: int  # its last line: a trailing backslash continues a command onto the next line
+    indent: str
+    kind: str  # "!", "%" or "%%"
+    text: str  # the command after its `!`/`%`, continuation lines joined by spaces
+
+    @property
+    def words(self) -> list[str]:
+        return self.text.split()
+
+    @property
+    def program(self) -> str:
+        """The command's first word: `pip` for `!pip install x`, `load_ext` for `%load_ext x`."""
+        return self.words[0] if self.words else ""
+
+
+def ipython_commands(source: str) -> list[IPythonCommand]:
+    """The cell's IPython commands: lines that `IPYTHON_LINE` matches where a statement can start.
+
+    A line inside the brackets or the triple-quoted string of the lines before is Python, as
+    IPython reads it: `      % (value))` continuing a `print("%.2f"` is the modulo operator.
+    A `%%` cell magic spans the whole cell.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        match = IPYTHON_LINE.match(lines[0])
+        text = lines[0].lstrip()[2:]
+        return [IPythonCommand(1, len(lines), match["indent"] if match else "", "%%", text)]
+    commands: list[IPythonCommand] = []
+    state = _PythonState()
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        match = IPYTHON_LINE.match(line) if state.at_statement_start else None
+        if match is None:
+            state.read(line)
+            number += 1
+            continue
+        end = number
+        while lines[end].endswith("\\") and end + 1 < len(lines):
+            end += 1
+        pieces = [lines[number][match.end("kind") :], *lines[number + 1 : end + 1]]
+        text = " ".join(p.removesuffix("\\").strip() for p in pieces).strip()
+        commands.append(IPythonCommand(number + 1, end + 1, match["indent"], match["kind"], text))
+        number = end + 1
+    return commands
+
+
+class _PythonState:
+    """Where a scan of Python lines stands: open brackets, an open triple-quoted string, a
+    trailing backslash. A statement can start only where none is open."""
+
+    _TOKEN = re.compile(r"('''|\"\"\"|'|\")|#|\\$|[(\[{]|[)\]}]")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.triple: str | None = None  # the quotes of an open triple-quoted string
+        self.continued = False
+
+    @property
+    def at_statement_start(self) -> bool:
+        return self.depth == 0 and self.triple is None and not self.continued
+
+    def read(self, line: str) -> None:
+        self.continued = False
+        at = 0
+        if self.triple:
+            close = _string_end(line, 0, self.triple)
+            if close is None:
+                return
+            self.triple, at = None, close
+        while (token := self._TOKEN.search(line, at)) is not None:
+            text, at = token.group(), token.end()
+            if token.group(1):  # a string opens
+                close = _string_end(line, at, token.group(1))
+                if close is None:
+                    if len(token.group(1)) == 3:
+                        self.triple = token.group(1)
+                    return  # an unclosed one-line string is a syntax error: nothing to track
+                at = close
+            elif text == "#":
+                return
+            elif text == "\\":
+                self.continued = True
+            elif text in "([{":
+                self.depth += 1
+            else:
+                self.depth = max(self.depth - 1, 0)
+
+
+def _string_end(line: str, start: int, quotes: str) -> int | None:
+    """The offset just after the `quotes` that close a string opened before `start`, if any."""
+    at = start
+    while (close := line.find(quotes, at)) != -1:
+        backslashes = len(line[:close]) - len(line[:close].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return close + len(quotes)
+        at = close + 1
+    return None
+
+
 def ipython_to_python(source: str) -> str:
     """The cell's Python, with IPython shell and magic lines turned into `pass` (same line numbers).
 
-    A `%%` cell magic makes the whole cell something other than Python: it becomes empty.
+    A `%%` cell magic makes the whole cell something other than Python: it becomes empty. The
+    continuation lines of a command (after a trailing backslash) become blank.
     """
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         return ""
-    return "\n".join(
-        f"{match.group('indent')}pass" if (match := IPYTHON_LINE.match(line)) else line
-        for line in lines
-    )
+    for command in ipython_commands(source):
+        lines[command.line - 1] = f"{command.indent}pass"
+        lines[command.line : command.end] = [""] * (command.end - command.line)
+    return "\n".join(lines)
 
 
 def check_syntax(

@@ -2,6 +2,6 @@
 `RULES` holds them in the order the README lists them."""
 
 from ..registry import RULES
-from . import files, prose, setup, training
+from . import files, links, prose, runtime, setup, training
 
-__all__ = ["RULES", "files", "prose", "setup", "training"]
+__all__ = ["RULES", "files", "links", "prose", "runtime", "setup", "training"]

@@ -7,10 +7,11 @@ import ast
 import re
 from collections.abc import Iterator
 
-from ...build import IPYTHON_LINE
 from ...model import Tag
 from ..document import Cell, Document, dotted
 from ..registry import Hit, rule
+from .runtime import device_command
+from .setup import pip_install_command
 
 _ABSOLUTE = re.compile(r"^(?:/[\w.~+-]+(?:/[\w.~+-]*)*|[A-Za-z]:\\.*)$")
 # Kernel interfaces every Linux runtime (Colab included) has: reading them is not machine-bound.
@@ -18,13 +19,14 @@ _SYSTEM_FILES = ("/proc/", "/sys/", "/dev/null")
 
 
 def _strings(cell: Cell) -> Iterator[tuple[int, str]]:
-    """String literals of a cell's code, and the words of its shell and magic lines."""
+    """String literals of a cell's code, and the words of its shell and magic lines (not of
+    the commands run on a phone: `/data/local/tmp` is a path there)."""
     for node in cell.nodes():
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             yield node.lineno, node.value
-    for number, line in enumerate(cell.lines, start=1):
-        if IPYTHON_LINE.match(line):
-            yield from ((number, word.strip("\"'")) for word in line.split())
+    for command in cell.commands:
+        if not device_command(command):
+            yield from ((command.line, word.strip("\"'")) for word in command.words)
 
 
 @rule(
@@ -64,6 +66,39 @@ def _written_path(name: str, call: ast.Call) -> ast.expr | None:
     return None
 
 
+def _at(cell: Cell, node: ast.expr) -> tuple[int, int, int]:
+    return cell.index, node.lineno, node.col_offset
+
+
+def _relative(doc: Document, cell: Cell, node: ast.expr | None, depth: int = 0) -> str | None:
+    """The path relative to the working directory that `node` names, as a reader would write
+    it; None where it names none or cannot be read. Names are followed to what they are bound
+    to; an f-string counts when its text has no directory part, or starts with a relative one.
+    """
+    if isinstance(node, ast.Name) and depth < 8:
+        bound = doc.binding(node.id, _at(cell, node))
+        value = bound.value if bound and isinstance(bound.value, ast.expr) else None
+        return _relative(doc, cell, value, depth + 1)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+        return text if text and not _ABSOLUTE.match(text) and "://" not in text else None
+    if isinstance(node, ast.JoinedStr) and node.values:
+        first, text = node.values[0], ast.unparse(node)[2:-1]
+        if isinstance(first, ast.Constant):
+            return _relative(doc, cell, first, depth + 1) and text
+        constants = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
+        if isinstance(first, ast.FormattedValue) and not re.search(r"[/\\]", constants):
+            name = first.value
+            if isinstance(name, ast.Name) and not doc.binding(name.id, _at(cell, name)):
+                return text  # `f"{name}.tflite"`, `name` bound nowhere in sight: a file name
+            return _relative(doc, cell, name, depth + 1) and text
+        return None
+    if isinstance(node, ast.Call) and dotted(node.func) in {"os.path.join", "Path", "pathlib.Path"}:
+        first = _relative(doc, cell, node.args[0] if node.args else None, depth + 1)
+        return first and ast.unparse(node)
+    return None
+
+
 @rule(
     "cwd-write",
     "a file is written into the working directory",
@@ -74,15 +109,9 @@ def _cwd_write(doc: Document) -> Iterator[Hit]:
         for node in cell.nodes():
             if not isinstance(node, ast.Call):
                 continue
-            path = _written_path(dotted(node.func), node)
-            if (
-                isinstance(path, ast.Constant)
-                and isinstance(path.value, str)
-                and path.value
-                and not _ABSOLUTE.match(path.value)
-                and "://" not in path.value
-            ):
-                yield Hit(cell, node.lineno, f"writes '{path.value}' into the working directory")
+            path = _relative(doc, cell, _written_path(dotted(node.func), node))
+            if path:
+                yield Hit(cell, node.lineno, f"writes '{path}' into the working directory")
 
 
 # Magics that cannot fail unnoticed: they set kernel state, or time Python that raises as usual.
@@ -97,9 +126,12 @@ _SAFE_MAGICS = {"env", "matplotlib", "time", "timeit", "capture"}
 )
 def _shell_cell(doc: Document) -> Iterator[Hit]:
     for cell in doc.code:
-        if Tag.SKIP_EXECUTION in cell.tags:
+        if cell.skipped:
             continue
-        for number, line in enumerate(cell.lines, start=1):
-            match = IPYTHON_LINE.match(line)
-            if match and not (match["kind"] != "!" and match["command"] in _SAFE_MAGICS):
-                yield Hit(cell, number, f"`{line.strip()}` runs outside Python")
+        for command in cell.commands:
+            if command.kind != "!" and command.program in _SAFE_MAGICS:
+                continue
+            if pip_install_command(command) or device_command(command):
+                continue  # pip-magic and device say what is wrong with these
+            line = cell.lines[command.line - 1].strip()
+            yield Hit(cell, command.line, f"`{line}` runs outside Python")
