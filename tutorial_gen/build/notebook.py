@@ -43,6 +43,7 @@ class BuiltNotebook:
     source_lines: list[int | None] = field(default_factory=list)  # script line of each cell
     requirements: dict[str, str] = field(default_factory=dict)
     tags: list[list[str]] = field(default_factory=list)  # per cell, for runs (not committed)
+    foreign: bool = False  # read as it is from an .ipynb we did not write
 
     @property
     def text(self) -> str:
@@ -95,6 +96,8 @@ def _expand(
     setup_at: int | None = None
     for cell, start in zip(cells, starts, strict=True):
         source = cell.source.strip("\n")
+        if start is not None:  # the cell now starts at its first line that is not blank
+            start += cell.source[: len(cell.source) - len(cell.source.lstrip("\n"))].count("\n")
         tags = list(cell.metadata.get("tags", []))
         if cell.cell_type == "code" and source.strip() == Marker.SETUP:
             setup_at = len(expanded)

@@ -13,6 +13,7 @@ from .project import (
 )
 from .request import RunRequest
 from .results import (
+    NUMERIC_ROW_KEYS,
     ROW_KEYS,
     SCHEMA,
     CellTiming,
@@ -37,6 +38,7 @@ from .status import (
 
 __all__ = [
     "DEFAULT_CELL_TIMEOUT",
+    "NUMERIC_ROW_KEYS",
     "ROW_KEYS",
     "SCHEMA",
     "CacheState",

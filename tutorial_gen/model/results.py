@@ -190,6 +190,9 @@ ROW_KEYS = (
 )
 
 
+NUMERIC_ROW_KEYS = frozenset(ROW_KEYS) - {"model", "config", "hyperparameter"}
+
+
 @dataclass(frozen=True)
 class ResultRow:
     """One measured configuration of a results table, beside its float baseline."""

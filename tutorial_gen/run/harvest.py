@@ -12,8 +12,8 @@ from typing import Any
 
 import nbformat
 
-from ..build import BuiltNotebook
-from ..model import Notebook, Tag
+from ..build import IPYTHON_LINE, BuiltNotebook
+from ..model import NUMERIC_ROW_KEYS, Notebook, Tag
 
 METRICS_MIME = "application/vnd.tutorial-gen.metrics+json"
 
@@ -45,18 +45,65 @@ _tutorial_gen_display({%(mime)r: _tutorial_gen_harvest(%(names)r)}, raw=True)
 """
 
 
+# Run first, in the kernel: a shell command (`!cmd`) that exits non-zero raises, as a failing
+# Python line would, so that the run fails where the notebook's author would have seen an error.
+PRELUDE_SOURCE = """\
+def _tutorial_gen_strict_shell():
+    import subprocess
+
+    shell = get_ipython()
+    plain = shell.system
+
+    def system(command):
+        plain(command)
+        status = shell.user_ns.get("_exit_code", 0)
+        if status:
+            raise subprocess.CalledProcessError(status, command)
+
+    shell.system = system
+
+
+_tutorial_gen_strict_shell()
+del _tutorial_gen_strict_shell
+"""
+NO_EXECUTE = "#docs_infra: no_execute"  # the TensorFlow docs' own marker of a cell not to run
+
+
+def has_shell_lines(built: BuiltNotebook) -> bool:
+    """Whether any code cell runs a shell command (`!cmd`), which the prelude watches."""
+    return any(
+        (match := IPYTHON_LINE.match(line)) and match.group("kind") == "!"
+        for cell in built.notebook.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+    )
+
+
 def run_copy(built: BuiltNotebook, metric_names: list[str]) -> nbformat.NotebookNode:
-    """The notebook as it runs: script lines recorded per cell, the harvest cell appended."""
+    """The notebook as it runs: each cell's origin recorded (its number in the notebook, its
+    script line), cells marked not to run skipped, the prelude first and the harvest last."""
     notebook = nbformat.from_dict(json.loads(built.text))
-    for cell, line, tags in zip(notebook.cells, built.source_lines, built.tags, strict=True):
-        cell.metadata["tutorial_gen"] = {"line": line}
+    cells = zip(notebook.cells, built.source_lines, built.tags, strict=True)
+    for number, (cell, line, tags) in enumerate(cells, start=1):
+        generated = not built.foreign and line is None
+        cell.metadata["tutorial_gen"] = {"line": line, "cell": number, "generated": generated}
+        tags = list(tags)
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if cell.cell_type == "code" and NO_EXECUTE in source:
+            tags.append(str(Tag.SKIP_EXECUTION))
         if tags:
-            cell.metadata["tags"] = list(tags)
+            cell.metadata["tags"] = tags
+    if has_shell_lines(built):
+        prelude = nbformat.v4.new_code_cell(PRELUDE_SOURCE, id="tutorial-gen-prelude")
+        prelude.metadata["tags"] = [str(Tag.PRELUDE)]
+        prelude.metadata["tutorial_gen"] = {"line": None, "cell": None, "generated": True}
+        notebook.cells.insert(0, prelude)
     harvest = nbformat.v4.new_code_cell(
         HARVEST_SOURCE % {"mime": METRICS_MIME, "names": sorted(metric_names)},
         id="tutorial-gen-harvest",
     )
     harvest.metadata["tags"] = [str(Tag.HARVEST)]
+    harvest.metadata["tutorial_gen"] = {"line": None, "cell": None, "generated": True}
     notebook.cells.append(harvest)
     return notebook
 
@@ -87,14 +134,20 @@ def cell_durations(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return rows
 
 
-def _scalar_problem(value: Any, in_row: bool) -> str | None:
-    if value is None or (in_row and isinstance(value, str)):
+# How a kernel's JSON output spells the floats JSON has no number for.
+_NOT_FINITE = {"nan", "inf", "-inf", "NaN", "Infinity", "-Infinity"}
+
+
+def _scalar_problem(value: Any, text_allowed: bool) -> str | None:
+    if value is None or (text_allowed and isinstance(value, str)):
         return None
+    if isinstance(value, str) and value in _NOT_FINITE:
+        return f"is {value.lower().replace('infinity', 'inf')}, not a finite number"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        kind = "a row" if in_row else "a metric"
-        return f"is a {type(value).__name__}, which {kind} cannot hold"
+        kind = "dict" if isinstance(value, dict) else type(value).__name__
+        return f"is a {kind}, which a metric cannot hold"
     if not math.isfinite(value):
-        return f"is {value}"
+        return f"is {value}, not a finite number"
     return None
 
 
@@ -107,11 +160,11 @@ def _value_problem(value: Any) -> str | None:
             if not isinstance(row, dict):
                 return f"holds a {type(row).__name__} where a row (a flat dict) belongs"
             for key, item in row.items():
-                problem = _scalar_problem(item, in_row=True)
+                problem = _scalar_problem(item, text_allowed=key not in NUMERIC_ROW_KEYS)
                 if problem:
                     return f"has a row whose '{key}' {problem}"
         return None
-    return _scalar_problem(value, in_row=False)
+    return _scalar_problem(value, text_allowed=False)
 
 
 def metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..build import BuiltNotebook, build_notebook
+from ..build import BuiltNotebook
 from ..errors import ConfigError, ExecutionError, did_you_mean
 from ..fileio import dump_json, write_atomic
 from ..model import (
@@ -36,7 +36,7 @@ from ..model import (
 )
 from ..verify.claims import check_all
 from .cache import inputs_digest
-from .execute import NotebookRun, launch_kernel, run_notebook
+from .execute import NotebookRun, build_for_run, launch_kernel, run_notebook
 from .kernel import KernelLaunch
 from .lifetime import die_with_parent, sweep_stale
 from .plan import Job, plan, shard
@@ -101,7 +101,9 @@ _EVENTS: Any = None  # the progress queue of a worker process
 
 
 def _worker_exit(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the run, which stops its kernel
+    # Leave at once: the kernel dies with this process (its parent-death signal), and the parent
+    # reports the interruption. Unwinding instead could block on a queue whose reader is gone.
+    os._exit(128 + signum)
 
 
 def _worker_init(events: Any) -> None:
@@ -302,7 +304,7 @@ def _check_cache(
     """Preflight and build every job; record the cache hits, return the misses."""
     pending: list[Pending] = []
     for job in jobs:
-        built = build_notebook(job.notebook.script, project)  # first: it names a syntax error
+        built = build_for_run(job.technique, job.notebook, project)  # first: names syntax errors
         preflight(job.technique, job.notebook, request.profile)
         overrides = {k: v for k, v in request.overrides.items() if k in accepted[job.label]}
         parameters = {**job.notebook.parameters(request.profile), **overrides}
@@ -352,13 +354,17 @@ def _run_parallel(
                 futures = {pool.submit(_execute, item, project, threaded): item for item in pending}
                 for future in as_completed(futures):
                     recorder(futures[future].job, future.result())
-            except BaseException:  # interrupted: stop the workers (and so their kernels) now
+            except BaseException as interruption:  # stop the workers (and their kernels)
                 pool.shutdown(wait=False, cancel_futures=True)
                 _stop_workers()
+                sweep_stale(request.build_dir or Path())  # the stopped kernels' connection files
+                interruption.workers_stopped = True  # type: ignore[attr-defined]  (the CLI tidies up)
                 raise
     finally:
         stop.set()
         relay_thread.join()
+        events.close()
+        events.join_thread()
 
 
 def _stop_workers(grace: float = 10.0) -> None:
