@@ -15,8 +15,8 @@ from pathlib import Path
 
 from . import __version__
 from .config import load_project
-from .errors import TutorialGenError
-from .model import Profile, Project, RunRequest
+from .errors import ConfigError, TutorialGenError
+from .model import Profile, Project, RunRequest, Technique
 from .selection import SelectionError, select
 
 
@@ -84,6 +84,8 @@ def _print_reports(reports: list, project: Project, expected: dict[str, float]) 
         for run in report.runs:
             if run.error:
                 print(f"error: {run.error}", file=sys.stderr)
+            if run.executed.is_file() and (run.error or report.technique.foreign):
+                print(f"executed notebook: {project.relpath(run.executed)}", file=sys.stderr)
         if report.problem:
             print(f"error: {report.problem}", file=sys.stderr)
         print(f"\n{report.technique.slug} [{report.profile}]")
@@ -112,12 +114,31 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         clean_env=args.clean_env,
         shard=args.shard,
     )
-    selection = select(args.paths, project).only_techniques("run")
+    selection = _runnable(args.paths, project, args.claims)
     build_dir = (args.build_dir or project.build_path).resolve()
     jobs = plan(selection, args.profile, build_dir, args.force)
     expected = {job.label: job.expected for job in jobs}
     reports = run_suite(selection, project, request, progress=ProgressView(sys.stderr, expected))
     return 1 if _print_reports(reports, project, expected) else 0
+
+
+def _runnable(
+    paths: list[Path], project: Project, claims: Path | None
+) -> list[tuple[Technique, list[str] | None]]:
+    """Techniques, and each notebook we did not write as a technique of its own."""
+    from .config.sidecar import foreign_technique
+
+    selection = select(paths, project)
+    notebooks = selection.foreign_notebooks()
+    selection.loose = [p for p in selection.loose if p not in notebooks]
+    pairs = selection.only_techniques("run")
+    if claims is not None and len(notebooks) != 1:
+        raise SelectionError(
+            f"--claims names the claims of one notebook, and {len(notebooks)} are selected",
+            path=claims,
+            hint="pass one .ipynb with --claims, or put a NAME.claims.toml beside each notebook",
+        )
+    return pairs + [(foreign_technique(p, claims), None) for p in notebooks]
 
 
 def _cmd_merge(args: argparse.Namespace, project: Project) -> int:
@@ -271,6 +292,13 @@ def parser() -> argparse.ArgumentParser:
         help="run each kernel in a fresh environment holding only what the notebook's "
         "setup cell installs (cached by its install line)",
     )
+    run.add_argument(
+        "--claims",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="claims of the one .ipynb given (default: NAME.claims.toml beside each notebook)",
+    )
     run.set_defaults(func=_cmd_run)
 
     merge = verbs.add_parser("merge", help="combine the results files of shards, check claims")
@@ -335,14 +363,29 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+def _project(args: argparse.Namespace) -> Project:
+    """The project around the current folder; for running or linting notebooks we did not
+    write, the current folder stands in for a project where there is none."""
+    try:
+        return load_project(args.root)
+    except ConfigError:
+        paths = getattr(args, "paths", None) or []
+        if args.verb in ("run", "lint") and paths and all(_notebook_path(p) for p in paths):
+            return Project(root=(args.root or Path.cwd()).resolve())
+        raise
+
+
+def _notebook_path(path: Path) -> bool:
+    return path.suffix == ".ipynb" or (path.is_dir() and any(path.glob("*.ipynb")))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one verb; errors become one line on stderr and an exit code."""
     args = parser().parse_args(argv)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        project = load_project(args.root)
-        return args.func(args, project)
+        return args.func(args, _project(args))
     except TutorialGenError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

@@ -41,6 +41,10 @@ class Selection:
             }
         )
 
+    def foreign_notebooks(self) -> list[Path]:
+        """The loose .ipynb files: notebooks we did not write, to run as they are."""
+        return [p for p in self.loose if p.suffix == ".ipynb"]
+
     def only_techniques(self, verb: str) -> list[tuple[Technique, list[str] | None]]:
         """The techniques, for a verb that works on nothing else: a loose file is an error."""
         for path in self.loose:
@@ -93,11 +97,15 @@ def _resolve(path: Path, selection: Selection) -> None:
             selection._add(load_technique(path), None)
             return
         folders = sorted(p.parent for p in path.glob("*/technique.toml"))
+        notebooks = sorted(path.glob("*.ipynb"))
+        if not folders and notebooks:  # a folder of notebooks we did not write
+            selection.loose.extend(notebooks)
+            return
         if not folders:
             raise SelectionError(
-                "holds no technique (no technique.toml in it or in its subfolders)",
+                "holds no technique (no technique.toml in it or in its subfolders) and no notebook",
                 path=path,
-                hint="pass notebooks/<technique>, a script, or a notebook",
+                hint="pass notebooks/<technique>, a script, a notebook, or a folder of notebooks",
             )
         for folder in folders:
             selection._add(load_technique(folder), None)

@@ -43,6 +43,7 @@ class BuiltNotebook:
     source_lines: list[int | None] = field(default_factory=list)  # script line of each cell
     requirements: dict[str, str] = field(default_factory=dict)
     tags: list[list[str]] = field(default_factory=list)  # per cell, for runs (not committed)
+    foreign: bool = False  # read as it is from an .ipynb we did not write
 
     @property
     def text(self) -> str:

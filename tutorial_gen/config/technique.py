@@ -93,7 +93,7 @@ def load_technique(folder: Path) -> Technique:
     claims: list[Claim] = []
     raw_claims = require_type(data.get("claims", []), list, "an array of tables", path, "claims")
     for index, entry in enumerate(raw_claims):
-        claim = _claim(entry, index, notebooks, path)
+        claim = parse_claim(entry, index, notebooks, path)
         if any(c.id == claim.id for c in claims):
             raise ConfigError(f"claim id '{claim.id}' is used twice", path=path, line=claim.line)
         claims.append(claim)
@@ -182,7 +182,8 @@ def _notebook(entry: dict[str, Any], where: str, folder: Path, path: Path) -> No
     )
 
 
-def _claim(entry: Any, index: int, notebooks: dict[str, Notebook], path: Path) -> Claim:
+def parse_claim(entry: Any, index: int, notebooks: dict[str, Notebook], path: Path) -> Claim:
+    """One `[[claims]]` entry, validated against the notebooks it may name."""
     reject_unknown(entry, CLAIM_KEYS, path, "claims")
     claim_id = require_string(entry, "id", path, f"claims[{index}]")
     line = line_of(path, claim_id)

@@ -11,12 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-import nbformat
-
 from ..build import build_notebook
+from ..build.foreign import read_notebook
 from ..config import load_technique
-from ..errors import ScriptError
-from ..fileio import read_text
 from ..model import Project
 from ..selection import select
 from .document import Cell, Document
@@ -83,15 +80,7 @@ def load_document(path: Path, project: Project) -> Document:
 
 
 def _read_notebook(path: Path) -> list[Cell]:
-    text = read_text(path, ScriptError)
-    try:
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
-    except nbformat.reader.NotJSONError as error:
-        raise ScriptError("is not a notebook: not JSON", path=path) from error
-    except Exception as error:  # nbformat raises many types; all mean "not a notebook"
-        reason = " ".join(str(getattr(error, "message", error)).split())[:200]
-        raise ScriptError(f"is not a valid notebook: {reason}", path=path) from error
+    notebook = read_notebook(path)
     return [
         Cell(i, c.cell_type, c.source, tuple(c.metadata.get("tags", [])))
         for i, c in enumerate(notebook.cells)

@@ -111,6 +111,7 @@ class Technique:
     notebooks: dict[str, Notebook]
     claims: tuple[Claim, ...]
     overview: dict[str, Any]
+    foreign: bool = False  # a notebook we did not write, run as it is (no technique.toml)
 
     def with_role(self, role: Role) -> list[Notebook]:
         """The notebooks of one role, in declaration order."""

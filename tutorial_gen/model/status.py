@@ -65,6 +65,7 @@ class Tag(StrEnum):
     SKIP_EXECUTION = "skip-execution"  # nbclient does not execute the cell
     SETUP = "setup"  # the generated install cell
     HARVEST = "tutorial-gen-harvest"  # the appended cell that reports the metrics
+    PRELUDE = "tutorial-gen-prelude"  # the first cell, which makes failing shell commands raise
     FAILED_CELL = "tutorial-gen-failed-cell"
     STOPPED = "tutorial-gen-stopped"  # the marker cell before the one that was running
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import __version__
 from ..build import IPYTHON_LINE, BuiltNotebook, ipython_to_python
-from .harvest import HARVEST_SOURCE
+from .harvest import HARVEST_SOURCE, PRELUDE_SOURCE, has_shell_lines
 
 
 def _fashion_mnist_files() -> list[Path]:
@@ -93,5 +93,9 @@ def inputs_digest(
         "datasets": dataset_digests("\n".join(code)),
         "clean_env": clean_env,
     }
+    if has_shell_lines(built):  # the prelude runs only in these, so only they depend on it
+        inputs["prelude"] = executed_code(PRELUDE_SOURCE)
+    if built.foreign:
+        inputs["foreign"] = True
     text = json.dumps(inputs, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -19,6 +19,7 @@ from typing import Any
 import nbformat
 
 from ..build import BuiltNotebook, build_notebook
+from ..build.foreign import foreign_notebook
 from ..errors import ExecutionError
 from ..fileio import write_atomic
 from ..model import (
@@ -121,6 +122,13 @@ def _own_launch(
             os.environ["JUPYTER_PATH"] = saved
 
 
+def build_for_run(technique: Technique, notebook: Notebook, project: Project) -> BuiltNotebook:
+    """The notebook a run executes: ours as `build` makes it, a foreign one as it is."""
+    if technique.foreign:
+        return foreign_notebook(notebook.script)
+    return build_notebook(notebook.script, project)
+
+
 def run_notebook(
     technique: Technique,
     notebook: Notebook,
@@ -142,7 +150,7 @@ def run_notebook(
     build_dir = (request.build_dir or project.build_path).resolve()
     try:
         if built is None:
-            built = build_notebook(notebook.script, project)  # first: it names a syntax error
+            built = build_for_run(technique, notebook, project)  # first: it names a syntax error
             preflight(technique, notebook, request.profile)
         if launch is None:
             try:

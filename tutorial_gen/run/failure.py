@@ -23,17 +23,21 @@ class BudgetExceeded(Exception):
 def locate_failure(
     notebook: nbformat.NotebookNode, exec_count: int | None, traceback: list[str]
 ) -> tuple[str, int | None]:
-    """`where` text and the script line of the cell that raised."""
+    """`where` text (the cell's number, and what made it) and the script line of the cell that raised."""
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.get("execution_count") == exec_count:
-            start = cell.metadata.get("tutorial_gen", {}).get("line")
+            origin = cell.metadata.get("tutorial_gen", {})
+            start, number = origin.get("line"), origin.get("cell")
             text = _ANSI.sub("", "\n".join(traceback or []))
             hits = [
                 int(m.group(2)) for m in _CELL_LINE.finditer(text) if int(m.group(1)) == exec_count
             ]
+            where = f"cell {number}" if number else "a cell the run added"
             if start is None:
-                return "a generated cell (setup, an inlined snippet or the harvest)", None
-            return "", start + (hits[-1] - 1 if hits else 0)
+                generated = origin.get("generated")
+                made = " (generated: setup, an inlined snippet or the harvest)" if generated else ""
+                return where + made, None
+            return where, start + (hits[-1] - 1 if hits else 0)
     return "a cell", None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 
-from ..build import BuiltNotebook
+from ..build import IPYTHON_LINE, BuiltNotebook
 from ..model import NUMERIC_ROW_KEYS, Notebook, Tag
 
 METRICS_MIME = "application/vnd.tutorial-gen.metrics+json"
@@ -45,18 +45,65 @@ _tutorial_gen_display({%(mime)r: _tutorial_gen_harvest(%(names)r)}, raw=True)
 """
 
 
+# Run first, in the kernel: a shell command (`!cmd`) that exits non-zero raises, as a failing
+# Python line would, so that the run fails where the notebook's author would have seen an error.
+PRELUDE_SOURCE = """\
+def _tutorial_gen_strict_shell():
+    import subprocess
+
+    shell = get_ipython()
+    plain = shell.system
+
+    def system(command):
+        plain(command)
+        status = shell.user_ns.get("_exit_code", 0)
+        if status:
+            raise subprocess.CalledProcessError(status, command)
+
+    shell.system = system
+
+
+_tutorial_gen_strict_shell()
+del _tutorial_gen_strict_shell
+"""
+NO_EXECUTE = "#docs_infra: no_execute"  # the TensorFlow docs' own marker of a cell not to run
+
+
+def has_shell_lines(built: BuiltNotebook) -> bool:
+    """Whether any code cell runs a shell command (`!cmd`), which the prelude watches."""
+    return any(
+        (match := IPYTHON_LINE.match(line)) and match.group("kind") == "!"
+        for cell in built.notebook.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+    )
+
+
 def run_copy(built: BuiltNotebook, metric_names: list[str]) -> nbformat.NotebookNode:
-    """The notebook as it runs: script lines recorded per cell, the harvest cell appended."""
+    """The notebook as it runs: each cell's origin recorded (its number in the notebook, its
+    script line), cells marked not to run skipped, the prelude first and the harvest last."""
     notebook = nbformat.from_dict(json.loads(built.text))
-    for cell, line, tags in zip(notebook.cells, built.source_lines, built.tags, strict=True):
-        cell.metadata["tutorial_gen"] = {"line": line}
+    cells = zip(notebook.cells, built.source_lines, built.tags, strict=True)
+    for number, (cell, line, tags) in enumerate(cells, start=1):
+        generated = not built.foreign and line is None
+        cell.metadata["tutorial_gen"] = {"line": line, "cell": number, "generated": generated}
+        tags = list(tags)
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if cell.cell_type == "code" and NO_EXECUTE in source:
+            tags.append(str(Tag.SKIP_EXECUTION))
         if tags:
-            cell.metadata["tags"] = list(tags)
+            cell.metadata["tags"] = tags
+    if has_shell_lines(built):
+        prelude = nbformat.v4.new_code_cell(PRELUDE_SOURCE, id="tutorial-gen-prelude")
+        prelude.metadata["tags"] = [str(Tag.PRELUDE)]
+        prelude.metadata["tutorial_gen"] = {"line": None, "cell": None, "generated": True}
+        notebook.cells.insert(0, prelude)
     harvest = nbformat.v4.new_code_cell(
         HARVEST_SOURCE % {"mime": METRICS_MIME, "names": sorted(metric_names)},
         id="tutorial-gen-harvest",
     )
     harvest.metadata["tags"] = [str(Tag.HARVEST)]
+    harvest.metadata["tutorial_gen"] = {"line": None, "cell": None, "generated": True}
     notebook.cells.append(harvest)
     return notebook
 

@@ -12,6 +12,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from ..errors import ExecutionError
+from .isolation import isolated_environment
 from .lifetime import CONNECTION, claim_folder, die_with_parent
 
 KERNEL_NAME = "tutorial-gen"
@@ -59,6 +60,7 @@ class _CapturingKernelManager(AsyncKernelManager):
 
     capture_path: str | None = None
     extra_env: dict[str, str] = {}
+    isolated: tuple[str, dict[str, str]] | None = None  # (overlay interpreter, its variables)
     last_client: Any = None
 
     def client(self, **kwargs: Any) -> Any:
@@ -68,6 +70,10 @@ class _CapturingKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # faulthandler makes a crashing kernel print where it crashed into the captured output
         kw["env"] = {**(kw.get("env") or os.environ), "PYTHONFAULTHANDLER": "1", **self.extra_env}
+        ours = Path(kernel_cmd[0]).resolve() == Path(sys.executable).resolve()
+        if self.isolated and ours:  # the same interpreter, in the run's overlay environment
+            kernel_cmd = [self.isolated[0], *kernel_cmd[1:]]
+            kw["env"].update(self.isolated[1])
         kw.setdefault("preexec_fn", die_with_parent)  # a killed tool leaves no kernel behind
         if self.capture_path:
             handle = open(self.capture_path, "ab")  # noqa: SIM115 (the kernel process owns it)
@@ -76,12 +82,15 @@ class _CapturingKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
-def kernel_manager_class(capture: Path, env: dict[str, str]) -> type[AsyncKernelManager]:
-    """A kernel manager class for one run: its kernel's output goes to `capture`, `env` is added."""
+def kernel_manager_class(
+    capture: Path, env: dict[str, str], isolated: tuple[str, dict[str, str]] | None = None
+) -> type[AsyncKernelManager]:
+    """A kernel manager class for one run: its kernel's output goes to `capture`, `env` is added,
+    and with `isolated` the kernel runs in that overlay environment."""
     return type(
         "RunKernelManager",
         (_CapturingKernelManager,),
-        {"capture_path": str(capture), "extra_env": dict(env)},
+        {"capture_path": str(capture), "extra_env": dict(env), "isolated": isolated},
     )
 
 
@@ -120,7 +129,9 @@ class KernelLaunch:
         self.folder = folder
         self.capture = folder / "kernel.log"
         claim_folder(folder)
-        self.manager = kernel_manager_class(self.capture, env)(
+        python, variables = isolated_environment(folder, folder.parent.parent.parent / ".cache")
+        isolated = (str(python), variables)
+        self.manager = kernel_manager_class(self.capture, env, isolated)(
             kernel_name=name, connection_file=str(folder / CONNECTION)
         )
         try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from ..build import ipython_to_python, parse_script
+from ..build.foreign import read_notebook
 from ..config import line_of
 from ..errors import ConfigError, ScriptError, did_you_mean
 from ..model import Marker, Notebook, Tag, Technique
@@ -43,9 +45,16 @@ def _normalise_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def _parameters_cells(notebook: Notebook) -> list[Any]:
+def _source_cells(notebook: Notebook) -> list[Any]:
+    """The cells as their author wrote them: a script's, or a foreign notebook's."""
+    if notebook.script.suffix == ".ipynb":
+        return list(read_notebook(notebook.script).cells)
     parsed, _ = parse_script(notebook.script)
-    return [c for c in parsed.cells if Tag.PARAMETERS in c.metadata.get("tags", [])]
+    return list(parsed.cells)
+
+
+def _parameters_cells(notebook: Notebook) -> list[Any]:
+    return [c for c in _source_cells(notebook) if Tag.PARAMETERS in c.metadata.get("tags", [])]
 
 
 def parameter_names(notebook: Notebook) -> set[str]:
@@ -93,13 +102,14 @@ def _check_parameters(technique: Technique, notebook: Notebook, profile: str) ->
 def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
     """Profile parameters exist, metrics are assigned, claim phrases are in the prose."""
     _check_parameters(technique, notebook, profile)
-    parsed, _ = parse_script(notebook.script)
-    code = "\n".join(
-        ipython_to_python(c.source)
-        for c in parsed.cells
-        if c.cell_type == "code" and not c.source.strip().startswith(Marker.GENERATED)
-    )
-    assigned = assigned_names(code)
+    cells = _source_cells(notebook)
+    assigned: set[str] = set()
+    for cell in cells:
+        if cell.cell_type == "code" and not cell.source.strip().startswith(Marker.GENERATED):
+            # a cell that is not Python to us (IPython may still run it) assigns nothing we see;
+            # `build` reports such a cell of our own scripts
+            with contextlib.suppress(ScriptError):
+                assigned |= assigned_names(ipython_to_python(cell.source), notebook.script)
     for name in notebook.metrics:
         if name not in assigned:
             raise ConfigError(
@@ -108,7 +118,7 @@ def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
                 path=technique.path,
                 line=line_of(technique.path, name),
             )
-    prose = _normalise_space("\n".join(c.source for c in parsed.cells if c.cell_type == "markdown"))
+    prose = _normalise_space("\n".join(c.source for c in cells if c.cell_type == "markdown"))
     for claim in technique.claims:
         if claim.notebook == notebook.stem and _normalise_space(claim.phrase) not in prose:
             raise ConfigError(

@@ -31,8 +31,9 @@ from .stamp import environment_stamp
 
 
 def results_path(technique: Technique, profile: str, build_dir: Path | None = None) -> Path:
-    """Where a profile's results go: committed for `full`, in the build folder otherwise."""
-    if profile == Profile.FULL:
+    """Where a profile's results go: committed for `full`, in the build folder otherwise (and
+    always there for a notebook we did not write: nothing is written beside it)."""
+    if profile == Profile.FULL and not technique.foreign:
         return technique.folder / "results" / "full.json"
     assert build_dir is not None, "results of other profiles live in a build folder"
     return results_under(build_dir, technique.slug, profile)

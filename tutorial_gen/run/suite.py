@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..build import BuiltNotebook, build_notebook
+from ..build import BuiltNotebook
 from ..errors import ConfigError, ExecutionError, did_you_mean
 from ..fileio import dump_json, write_atomic
 from ..model import (
@@ -36,7 +36,7 @@ from ..model import (
 )
 from ..verify.claims import check_all
 from .cache import inputs_digest
-from .execute import NotebookRun, launch_kernel, run_notebook
+from .execute import NotebookRun, build_for_run, launch_kernel, run_notebook
 from .kernel import KernelLaunch
 from .lifetime import die_with_parent, sweep_stale
 from .plan import Job, plan, shard
@@ -304,7 +304,7 @@ def _check_cache(
     """Preflight and build every job; record the cache hits, return the misses."""
     pending: list[Pending] = []
     for job in jobs:
-        built = build_notebook(job.notebook.script, project)  # first: it names a syntax error
+        built = build_for_run(job.technique, job.notebook, project)  # first: names syntax errors
         preflight(job.technique, job.notebook, request.profile)
         overrides = {k: v for k, v in request.overrides.items() if k in accepted[job.label]}
         parameters = {**job.notebook.parameters(request.profile), **overrides}
