@@ -16,8 +16,8 @@ from pathlib import Path
 from . import __version__
 from .config import load_project
 from .errors import ConfigError, TutorialGenError
-from .model import Profile, Project, RunRequest, Technique
-from .selection import SelectionError, select
+from .model import Profile, Project, RunRequest
+from .selection import buildable, runnable, select
 
 
 def _parameter(text: str) -> tuple[str, object]:
@@ -30,25 +30,10 @@ def _parameter(text: str) -> tuple[str, object]:
         return name, value  # a bare word is a string
 
 
-def _scripts_to_build(paths: list[Path], project: Project) -> list[Path]:
-    selection = select(paths, project)
-    scripts = selection.scripts()
-    for path in selection.loose:
-        script = path.with_suffix(".py")
-        if not script.is_file():
-            raise SelectionError(
-                "is a notebook without a script beside it: there is nothing to build it from",
-                path=path,
-                hint="pass a .py script, or `tutorial-gen lint` the notebook as it is",
-            )
-        scripts.append(script.resolve())
-    return sorted(dict.fromkeys(scripts))
-
-
 def _cmd_build(args: argparse.Namespace, project: Project) -> int:
     from .build import build
 
-    outcomes = build(_scripts_to_build(args.paths, project), project, check=args.check)
+    outcomes = build(buildable(args.paths, project), project, check=args.check)
     for outcome in outcomes:
         state = "up to date" if not outcome.changed else ("written" if not args.check else "stale")
         print(f"{project.relpath(outcome.ipynb)}: {state}")
@@ -114,31 +99,12 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         clean_env=args.clean_env,
         shard=args.shard,
     )
-    selection = _runnable(args.paths, project, args.claims)
+    selection = runnable(args.paths, project, args.claims)
     build_dir = (args.build_dir or project.build_path).resolve()
     jobs = plan(selection, args.profile, build_dir, args.force)
     expected = {job.label: job.expected for job in jobs}
     reports = run_suite(selection, project, request, progress=ProgressView(sys.stderr, expected))
     return 1 if _print_reports(reports, project, expected) else 0
-
-
-def _runnable(
-    paths: list[Path], project: Project, claims: Path | None
-) -> list[tuple[Technique, list[str] | None]]:
-    """Techniques, and each notebook we did not write as a technique of its own."""
-    from .config.sidecar import foreign_technique
-
-    selection = select(paths, project)
-    notebooks = selection.foreign_notebooks()
-    selection.loose = [p for p in selection.loose if p not in notebooks]
-    pairs = selection.only_techniques("run")
-    if claims is not None and len(notebooks) != 1:
-        raise SelectionError(
-            f"--claims names the claims of one notebook, and {len(notebooks)} are selected",
-            path=claims,
-            hint="pass one .ipynb with --claims, or put a NAME.claims.toml beside each notebook",
-        )
-    return pairs + [(foreign_technique(p, claims), None) for p in notebooks]
 
 
 def _cmd_merge(args: argparse.Namespace, project: Project) -> int:

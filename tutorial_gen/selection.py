@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import discover_techniques, load_technique
+from .config.sidecar import foreign_technique
 from .errors import TutorialGenError
 from .model import Project, Technique
 
@@ -123,3 +124,37 @@ def _resolve(path: Path, selection: Selection) -> None:
             selection._add(technique, script.stem)
             return
     selection.loose.append(path)
+
+
+def buildable(paths: list[Path], project: Project) -> list[Path]:
+    """The scripts `build` writes notebooks of: a notebook stands for the script beside it."""
+    selection = select(paths, project)
+    scripts = selection.scripts()
+    for path in selection.loose:
+        script = path.with_suffix(".py")
+        if not script.is_file():
+            raise SelectionError(
+                "is a notebook without a script beside it: there is nothing to build it from",
+                path=path,
+                hint="pass a .py script, or `tutorial-gen lint` the notebook as it is",
+            )
+        scripts.append(script.resolve())
+    return sorted(dict.fromkeys(scripts))
+
+
+def runnable(
+    paths: list[Path], project: Project, claims: Path | None = None
+) -> list[tuple[Technique, list[str] | None]]:
+    """What `run` runs: techniques, and each notebook we did not write as a technique of its own
+    (its claims from `claims`, for one notebook, or from the sidecar beside it)."""
+    selection = select(paths, project)
+    notebooks = selection.foreign_notebooks()
+    selection.loose = [p for p in selection.loose if p not in notebooks]
+    pairs = selection.only_techniques("run")
+    if claims is not None and len(notebooks) != 1:
+        raise SelectionError(
+            f"--claims names the claims of one notebook, and {len(notebooks)} are selected",
+            path=claims,
+            hint="pass one .ipynb with --claims, or put a NAME.claims.toml beside each notebook",
+        )
+    return pairs + [(foreign_technique(p, claims), None) for p in notebooks]

@@ -96,7 +96,9 @@ def launch_kernel(
     """Start the kernel for a run of `notebook` before the run needs it: `kernel` (a kernelspec
     name), by default this environment's."""
     folder = work_folder(technique, notebook, profile, build_dir)
-    return KernelLaunch(kernel or ensure_kernel(), folder, thread_limits(threads))
+    return KernelLaunch(
+        kernel or ensure_kernel(), folder, thread_limits(threads), isolate=kernel is None
+    )
 
 
 def _own_launch(
