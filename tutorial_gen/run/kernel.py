@@ -70,8 +70,7 @@ class _CapturingKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # faulthandler makes a crashing kernel print where it crashed into the captured output
         kw["env"] = {**(kw.get("env") or os.environ), "PYTHONFAULTHANDLER": "1", **self.extra_env}
-        ours = Path(kernel_cmd[0]).resolve() == Path(sys.executable).resolve()
-        if self.isolated and ours:  # the same interpreter, in the run's overlay environment
+        if self.isolated:  # this interpreter, in the run's overlay environment
             kernel_cmd = [self.isolated[0], *kernel_cmd[1:]]
             kw["env"].update(self.isolated[1])
         kw.setdefault("preexec_fn", die_with_parent)  # a killed tool leaves no kernel behind
@@ -123,14 +122,16 @@ class KernelLaunch:
     Whoever holds the launch stops it: `stop()` kills the kernel at once and closes its client.
     """
 
-    def __init__(self, name: str, folder: Path, env: dict[str, str]) -> None:
+    def __init__(self, name: str, folder: Path, env: dict[str, str], isolate: bool = True) -> None:
         from jupyter_core.utils import run_sync
 
         self.folder = folder
         self.capture = folder / "kernel.log"
         claim_folder(folder)
-        python, variables = isolated_environment(folder, folder.parent.parent.parent / ".cache")
-        isolated = (str(python), variables)
+        isolated = None
+        if isolate:  # a clean environment is its own; this one's kernel gets an overlay
+            python, variables = isolated_environment(folder, folder.parent.parent.parent / ".cache")
+            isolated = (str(python), variables)
         self.manager = kernel_manager_class(self.capture, env, isolated)(
             kernel_name=name, connection_file=str(folder / CONNECTION)
         )
