@@ -151,3 +151,33 @@ def test_pip_in_a_notebook_installs_into_the_run_only(elsewhere):
     after = {python: _packages(python) for python in (sys.executable, machine)}
     assert after == before
     assert "tg-probe" not in "".join(after.values())
+
+
+def test_a_failed_download_is_a_network_need_not_a_bug(elsewhere, capsys):
+    _notebook(
+        elsewhere / "fetch.ipynb",
+        ("md", "# Fetch"),
+        ("code", "import urllib.request"),
+        # a closed port on this machine: the download fails as it does offline
+        ("code", "data = urllib.request.urlopen('http://127.0.0.1:9/mnist.npz').read()"),
+    )
+    assert main(["run", "fetch.ipynb"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "fetch.ipynb: needs the network: downloads mnist.npz (http://127.0.0.1:9/mnist.npz)" in err
+    )
+    assert "in cell 3" in err and "Traceback" not in err
+
+
+def test_offline_refuses_a_download_before_anything_runs(elsewhere, capsys):
+    _notebook(
+        elsewhere / "mnist.ipynb",
+        ("md", "# MNIST"),
+        ("code", "import tf_keras as keras"),
+        ("code", "(x, y), _ = keras.datasets.mnist.load_data()"),
+    )
+    assert main(["run", "mnist.ipynb", "--offline"]) == 1
+    err = capsys.readouterr().err
+    assert "mnist.ipynb: needs the network: downloads the mnist dataset" in err
+    assert "in cell 3" in err and "nothing was run" in err
+    assert not (elsewhere / "build").exists()

@@ -27,7 +27,7 @@ ALLOWED = {
     "datasets": {"errors"},
     "run": {"model", "errors", "fileio", "config", "build", "verify", "datasets", "__init__"},
     "lint": {"model", "errors", "registry", "fileio", "config", "build", "selection"},
-    "verbs": {"model", "errors", "publish", "run", "verify"},
+    "verbs": {"model", "errors", "publish", "run", "verify", "lint"},
     "scaffold": {"model", "errors", "fileio", "config", "publish"},
     "cli": {
         "__init__",

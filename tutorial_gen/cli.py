@@ -100,6 +100,15 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         shard=args.shard,
     )
     selection = runnable(args.paths, project, args.claims)
+    if args.offline:
+        from .verbs import offline_needs
+
+        needs = offline_needs(selection, project)
+        for need in needs:
+            print(f"error: {need}", file=sys.stderr)
+        if needs:
+            print(f"{len(needs)} download(s) found; nothing was run (--offline)", file=sys.stderr)
+            return 1
     build_dir = (args.build_dir or project.build_path).resolve()
     jobs = plan(selection, args.profile, build_dir, args.force)
     expected = {job.label: job.expected for job in jobs}
@@ -257,6 +266,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run each kernel in a fresh environment holding only what the notebook's "
         "setup cell installs (cached by its install line)",
+    )
+    run.add_argument(
+        "--offline",
+        action="store_true",
+        help="this machine has no network: refuse, before running anything, notebooks that "
+        "download at run time (each download named with its cell)",
     )
     run.add_argument(
         "--claims",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import TutorialGenError
+from .lint import RULES, lint_document, load_document
 from .model import Profile, Project, ResultsFile, Technique
 from .publish.render import render, render_files
 from .run.store import load_results, read_results, results_path
@@ -31,3 +32,22 @@ def check_technique(technique: Technique, project: Project) -> list[tuple[str, b
     )
     overview = files[technique.folder / "overview.md"]
     return run_checklist(Evidence(technique, results, overview, stale=stale))
+
+
+def offline_needs(pairs: list[tuple[Technique, list[str] | None]], project: Project) -> list[str]:
+    """Each run-time download the selected notebooks make, as `path:line: needs the network: …`,
+    found by reading them (the `network` lint rule), before anything runs."""
+    needs = []
+    for technique, stems in pairs:
+        for stem, notebook in technique.notebooks.items():
+            if stems is not None and stem not in stems:
+                continue
+            document = load_document(notebook.script, project)
+            for finding in lint_document(document, set(RULES) - {"network"}):
+                at = f":{finding.line}" if finding.line is not None else ""
+                what = finding.message.split(" at run time")[0]
+                needs.append(
+                    f"{project.relpath(finding.path)}{at}: needs the network: {what} in cell "
+                    f"{finding.cell}"
+                )
+    return needs

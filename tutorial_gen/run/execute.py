@@ -34,7 +34,14 @@ from ..model import (
     Technique,
 )
 from .cleanenv import clean_kernel, with_jupyter_path
-from .failure import CRASH_FRAME, BudgetExceeded, describe, locate_failure, mark_stopped_cell
+from .failure import (
+    CRASH_FRAME,
+    BudgetExceeded,
+    describe,
+    locate_failure,
+    mark_stopped_cell,
+    network_need,
+)
 from .harvest import cell_durations, harvested, metrics_problem, run_copy
 from .kernel import KernelLaunch, ensure_kernel, tail, thread_limits
 from .preflight import parameter_defaults, preflight
@@ -284,6 +291,9 @@ class _Execution:
         except PapermillExecutionError as error:
             saved = nbformat.read(self.partial, as_version=4)
             where, line = locate_failure(saved, error.exec_count, error.traceback)
+            needed = network_need(error.ename, error.evalue, error.traceback)
+            if needed:  # not a bug of the notebook: this machine is offline
+                return self._failed(f"needs the network: downloads {needed} in {where}", line)
             raised_in = f"raised in {where}; " if where else ""
             return self._failed(f"{error.ename}: {error.evalue}", line, raised_in)
         except Exception as error:  # kernel death, timeouts, budget: the run ends here

@@ -16,6 +16,28 @@ _CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 CRASH_FRAME = re.compile(r'File "[^"]*ipykernel_\d+[/\\]\d+\.py", line (\d+) in <module>')
 
 
+# What a failed download says, whoever made it (Keras's get_file, urllib, requests, tfds, pip).
+_OFFLINE = re.compile(
+    r"URL fetch failure|Temporary failure in name resolution|Name or service not known|"
+    r"Network is unreachable|No route to host|getaddrinfo failed|Failed to resolve|"
+    r"Max retries exceeded|Failed to establish a new connection|urlopen error|"
+    r"Could not resolve host|ConnectionError|URLError|gaierror",
+)
+_URL = re.compile(r"https?://[^\s'\"<>),]+")
+
+
+def network_need(ename: str, evalue: str, traceback: list[str]) -> str | None:
+    """What a failure needed from the network (`mnist.npz`, a URL), or None if it was no download."""
+    text = _ANSI.sub("", "\n".join([f"{ename}: {evalue}", *(traceback or [])]))
+    if not _OFFLINE.search(text):
+        return None
+    urls = [url.rstrip(":.;") for url in _URL.findall(text)]
+    if not urls:
+        return "something"
+    name = urls[0].rstrip("/").rsplit("/", 1)[-1]
+    return f"{name} ({urls[0]})" if name else urls[0]
+
+
 class BudgetExceeded(Exception):
     """The whole-notebook time budget ran out between two cells."""
 
