@@ -160,6 +160,8 @@ def test_ctrl_c_to_a_parallel_run_stops_workers_and_kernels(repo, tiny, tmp_path
     run, kernel, build = _sleeping_run(
         repo, tiny, tmp_path, "notebooks/tiny", "-j", "2", session=True
     )
+    results = build / "tiny" / "results" / "smoke.json"
+    assert _wait_for(lambda: results.is_file() and "sweep" in read_results(results).notebooks)
     os.killpg(run.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
@@ -167,6 +169,9 @@ def test_ctrl_c_to_a_parallel_run_stops_workers_and_kernels(repo, tiny, tmp_path
         assert noise not in err, err
     assert _wait_for(lambda: not _alive(kernel), 10)
     assert _wait_for(lambda: not _group_members(run.pid), 10), _group_members(run.pid)
+    # the notebook that finished before the interrupt keeps its results
+    recorded = read_results(results)
+    assert recorded.notebooks["sweep"].ok and "tiny" not in recorded.notebooks
 
 
 def _group_members(pgid: int) -> list[int]:
