@@ -78,10 +78,12 @@ def test_claims_come_from_a_sidecar(elsewhere, capsys):
     assert "FAIL" in capsys.readouterr().out
 
 
-def test_a_folder_of_notebooks_runs_each(elsewhere):
+def test_a_folder_of_notebooks_runs_each_once(elsewhere, capsys):
     for name in ("one", "two"):
         _notebook(elsewhere / "nbs" / f"{name}.ipynb", ("md", f"# {name}"), ("code", "y = 1"))
     assert main(["run", "nbs"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("foreign.nbs/one ") == 1 and out.count("foreign.nbs/two ") == 1
     assert {p.stem for p in (elsewhere / "build" / "foreign.nbs" / "smoke").glob("*.ipynb")} == {
         "one",
         "two",

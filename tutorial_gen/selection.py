@@ -157,4 +157,7 @@ def runnable(
             path=claims,
             hint="pass one .ipynb with --claims, or put a NAME.claims.toml beside each notebook",
         )
-    return pairs + [(foreign_technique(p, claims), None) for p in notebooks]
+    folders: dict[Path, list[Path]] = {}
+    for notebook in notebooks:
+        folders.setdefault(notebook.resolve().parent, []).append(notebook)
+    return pairs + [(foreign_technique(group, claims), None) for group in folders.values()]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..model import Notebook, Profile, Role, Technique
+from ..model import Claim, Notebook, Profile, Role, Technique
 from .technique import parse_claim
 from .toml import load_toml, reject_unknown, require_type
 
@@ -32,13 +32,11 @@ def sidecar_for(notebook: Path) -> Path:
     return notebook.with_name(notebook.stem + SIDECAR_SUFFIX)
 
 
-def foreign_technique(notebook: Path, claims: Path | None = None) -> Technique:
-    """A technique of one foreign notebook: its metrics and claims from the sidecar, if any."""
-    notebook = notebook.resolve()
+def _notebook_and_claims(notebook: Path, claims: Path | None) -> tuple[Notebook, list[Claim]]:
     sidecar = claims or sidecar_for(notebook)
-    data = load_toml(sidecar) if sidecar.is_file() else {}
     if claims is not None and not claims.is_file():
         raise ConfigError("does not exist", path=claims, hint="pass the sidecar file's path")
+    data = load_toml(sidecar) if sidecar.is_file() else {}
     reject_unknown(data, {"metrics", "claims"}, sidecar, "")
     metrics = require_type(data.get("metrics", {}), dict, "a table", sidecar, "metrics")
     stem = notebook.stem
@@ -50,19 +48,33 @@ def foreign_technique(notebook: Path, claims: Path | None = None) -> Technique:
         metrics={str(k): str(v) for k, v in metrics.items()},
     )
     entries = require_type(data.get("claims", []), list, "an array of tables", sidecar, "claims")
-    parsed = tuple(
+    parsed = [
         parse_claim({"notebook": stem, **claim}, index, {stem: entry}, sidecar)
         for index, claim in enumerate(entries)
         if isinstance(claim, dict)
-    )
+    ]
+    return entry, parsed
+
+
+def foreign_technique(notebooks: list[Path], claims: Path | None = None) -> Technique:
+    """The notebooks of one folder that we did not write, as a technique of their own: each
+    one's metrics and claims from its sidecar (or, for a single notebook, from `claims`)."""
+    paths = sorted(p.resolve() for p in notebooks)
+    folder = paths[0].parent
+    entries: dict[str, Notebook] = {}
+    all_claims: list[Claim] = []
+    for path in paths:
+        entry, parsed = _notebook_and_claims(path, claims)
+        entries[entry.stem] = entry
+        all_claims += parsed
     return Technique(
-        slug=f"foreign.{notebook.parent.name}",
-        folder=notebook.parent,
-        path=sidecar if sidecar.is_file() else notebook,
-        name=stem,
-        descriptor=stem,
-        notebooks={stem: entry},
-        claims=parsed,
+        slug=f"foreign.{folder.name}",
+        folder=folder,
+        path=folder,
+        name=folder.name,
+        descriptor=folder.name,
+        notebooks=entries,
+        claims=tuple(all_claims),
         overview={},
         foreign=True,
     )

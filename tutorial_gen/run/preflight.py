@@ -10,6 +10,7 @@ from typing import Any
 from ..build import ipython_to_python, parse_script
 from ..build.foreign import read_notebook
 from ..config import line_of
+from ..config.sidecar import sidecar_for
 from ..errors import ConfigError, ScriptError, did_you_mean
 from ..model import Marker, Notebook, Tag, Technique
 
@@ -78,6 +79,11 @@ def parameter_defaults(notebook: Notebook) -> dict[str, Any]:
     return defaults
 
 
+def _declared_in(technique: Technique, notebook: Notebook) -> Path:
+    """The file that declares a notebook's metrics and claims."""
+    return sidecar_for(notebook.script) if technique.foreign else technique.path
+
+
 def _check_parameters(technique: Technique, notebook: Notebook, profile: str) -> None:
     parameters = _parameters_cells(notebook)
     overrides = notebook.parameters(profile)
@@ -85,7 +91,7 @@ def _check_parameters(technique: Technique, notebook: Notebook, profile: str) ->
         raise ConfigError(
             f"profile '{profile}' of {notebook.script.name} sets parameters, but the "
             "script has no cell tagged 'parameters'",
-            path=technique.path,
+            path=_declared_in(technique, notebook),
             hint='tag the cell with `# %% tags=["parameters"]`',
         )
     declared = assigned_names(parameters[0].source) if parameters else set()
@@ -94,8 +100,8 @@ def _check_parameters(technique: Technique, notebook: Notebook, profile: str) ->
             raise ConfigError(
                 f"profile '{profile}' sets '{name}', which the parameters cell of "
                 f"{notebook.script.name} does not define{did_you_mean(name, declared)}",
-                path=technique.path,
-                line=line_of(technique.path, name),
+                path=_declared_in(technique, notebook),
+                line=line_of(_declared_in(technique, notebook), name),
             )
 
 
@@ -115,8 +121,8 @@ def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
             raise ConfigError(
                 f"metric '{name}' is declared for {notebook.script.name}, but the "
                 f"script never assigns it{did_you_mean(name, assigned)}",
-                path=technique.path,
-                line=line_of(technique.path, name),
+                path=_declared_in(technique, notebook),
+                line=line_of(_declared_in(technique, notebook), name),
             )
     prose = _normalise_space("\n".join(c.source for c in cells if c.cell_type == "markdown"))
     for claim in technique.claims:
@@ -124,7 +130,7 @@ def preflight(technique: Technique, notebook: Notebook, profile: str) -> None:
             raise ConfigError(
                 f"claim '{claim.id}': the phrase \"{claim.phrase}\" does not appear "
                 f"in the prose of {notebook.script.name}",
-                path=technique.path,
+                path=_declared_in(technique, notebook),
                 line=claim.line,
                 hint="the claim must back a sentence the reader sees",
             )
