@@ -29,6 +29,7 @@ ALLOWED = {
     "lint": {"model", "errors", "registry", "fileio", "config", "build", "selection"},
     "verbs": {"model", "errors", "publish", "run", "verify", "lint"},
     "scaffold": {"model", "errors", "fileio", "config", "publish"},
+    "adopt": {"model", "errors", "fileio", "build", "lint"},
     "cli": {
         "__init__",
         "model",
@@ -40,8 +41,11 @@ ALLOWED = {
         "lint",
         "verbs",
         "scaffold",
+        "adopt",
+        "arguments",
         "datasets",
     },
+    "arguments": {"errors", "lint"},
     "__init__": set(),
     "__main__": {"cli"},
 }

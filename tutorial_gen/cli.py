@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import gc
-import math
 import os
 import signal
 import sys
@@ -14,20 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .arguments import parameter, positive, rule_id, shard
 from .config import load_project
 from .errors import ConfigError, TutorialGenError
 from .model import Profile, Project, RunRequest
 from .selection import buildable, runnable, select
-
-
-def _parameter(text: str) -> tuple[str, object]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=VALUE")
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return name, value  # a bare word is a string
 
 
 def _cmd_build(args: argparse.Namespace, project: Project) -> int:
@@ -38,27 +27,6 @@ def _cmd_build(args: argparse.Namespace, project: Project) -> int:
         state = "up to date" if not outcome.changed else ("written" if not args.check else "stale")
         print(f"{project.relpath(outcome.ipynb)}: {state}")
     return 0
-
-
-def _positive(kind: type) -> object:
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of seconds")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _shard(text: str) -> tuple[int, int]:
-    index, sep, count = text.partition("/")
-    if not sep or not index.isdigit() or not count.isdigit() or not 1 <= int(index) <= int(count):
-        raise argparse.ArgumentTypeError(f"'{text}' is not K/N with 1 <= K <= N")
-    return int(index), int(count)
 
 
 def _print_reports(reports: list, project: Project, expected: dict[str, float]) -> bool:
@@ -158,14 +126,19 @@ def _cmd_new(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
-def _rule_id(text: str) -> str:
-    from .lint import RULES
+def _cmd_adopt(args: argparse.Namespace, project: Project) -> int:
+    from .adopt import adopt
 
-    try:
-        RULES.check([text])
-    except TutorialGenError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-    return text
+    adopted = adopt(args.notebook, args.technique, project, args.name)
+    for path in (adopted.script, adopted.technique_toml):
+        print(f"{project.relpath(path)}: written")
+    print(f"{len(adopted.candidates)} claim candidate(s) in technique.toml, to bind:")
+    for phrase in adopted.candidates:
+        print(f'  - "{phrase}"')
+    print(f"{len(adopted.todo)} lint finding(s) to fix:")
+    for finding in adopted.todo:
+        print(f"  - {finding}")
+    return 0
 
 
 def _cmd_lint(args: argparse.Namespace, project: Project) -> int:
@@ -228,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
         "--param",
         action="append",
         default=[],
-        type=_parameter,
+        type=parameter,
         metavar="NAME=VALUE",
         help="override a notebook parameter (a Python literal); repeatable",
     )
@@ -241,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--shard",
-        type=_shard,
+        type=shard,
         default=None,
         metavar="K/N",
         help="run only shard K of N (balanced by recorded durations)",
@@ -249,14 +222,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun even unchanged notebooks")
     run.add_argument(
         "--cell-timeout",
-        type=_positive(int),
+        type=positive(int),
         default=None,
         metavar="SECONDS",
         help="time limit of each cell (default: technique.toml, else 900)",
     )
     run.add_argument(
         "--budget",
-        type=_positive(float),
+        type=positive(float),
         default=None,
         metavar="SECONDS",
         help="time limit of each whole notebook",
@@ -312,6 +285,12 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--name", default=None, help="display name (default: from the folder name)")
     new.set_defaults(func=_cmd_new)
 
+    adopt = verbs.add_parser("adopt", help="turn a notebook we did not write into a technique")
+    adopt.add_argument("notebook", type=Path, help="the .ipynb to adopt")
+    adopt.add_argument("--technique", required=True, help="folder name under notebooks/")
+    adopt.add_argument("--name", default=None, help="display name (default: from the folder)")
+    adopt.set_defaults(func=_cmd_adopt)
+
     lint = verbs.add_parser("lint", help="find what breaks tutorials for readers (see README)")
     lint.add_argument(
         "paths", nargs="*", type=Path, help="scripts, .ipynb notebooks or technique folders"
@@ -320,7 +299,7 @@ def parser() -> argparse.ArgumentParser:
         "--exclude",
         action="append",
         default=[],
-        type=_rule_id,
+        type=rule_id,
         metavar="RULE",
         help="skip the rule with this id; repeatable",
     )

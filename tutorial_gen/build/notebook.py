@@ -89,11 +89,13 @@ def _check_shape(script: Path, cells: list[nbformat.NotebookNode], starts: list)
 
 def _expand(
     script: Path, project: Project, cells: list[nbformat.NotebookNode], starts: list
-) -> tuple[list[_Cell], int | None]:
-    """The script's cells with snippets inlined; and where the setup marker was, if anywhere."""
+) -> tuple[list[_Cell], int | None, str]:
+    """The script's cells with snippets inlined; where the setup marker was, if anywhere; and
+    whose copyright the notebook carries (the project's, unless the script names its own)."""
     expanded: list[_Cell] = []
     snippets: list[tuple[Snippet, int | None]] = []
     setup_at: int | None = None
+    holder = project.copyright
     for cell, start in zip(cells, starts, strict=True):
         source = cell.source.strip("\n")
         if start is not None:  # the cell now starts at its first line that is not blank
@@ -101,6 +103,9 @@ def _expand(
         tags = list(cell.metadata.get("tags", []))
         if cell.cell_type == "code" and source.strip() == Marker.SETUP:
             setup_at = len(expanded)
+            continue
+        if cell.cell_type == "code" and source.startswith(Marker.COPYRIGHT):
+            holder = source.removeprefix(Marker.COPYRIGHT).strip() or holder
             continue
         name = included(source) if cell.cell_type == "code" else None
         if name:
@@ -110,15 +115,15 @@ def _expand(
             start = None  # its lines live in the snippet file, not in the script
         expanded.append((cell.cell_type, source, tags, start))
     check_order(snippets, script, project)
-    return expanded, setup_at
+    return expanded, setup_at, holder
 
 
-def _head(project: Project, ipynb: Path, title_cell: _Cell) -> list[_Cell]:
+def _head(project: Project, ipynb: Path, title_cell: _Cell, holder: str) -> list[_Cell]:
     """Copyright, license, title, buttons, and the rest of the title cell as its own cell."""
     title_type, title_source, title_tags, title_line = title_cell
     title, _, intro = title_source.partition("\n")
     head: list[_Cell] = [
-        ("markdown", f"##### Copyright {project.copyright}.", [], None),
+        ("markdown", f"##### Copyright {holder}.", [], None),
         ("code", LICENSE, [], None),
         (title_type, title, title_tags, title_line),
         ("markdown", buttons(project, ipynb), [], None),
@@ -137,14 +142,14 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
     cells = list(parsed.cells)
     check_syntax(script, cells, starts)
     _check_shape(script, cells, starts)
-    expanded, setup_at = _expand(script, project, cells, starts)
+    expanded, setup_at, holder = _expand(script, project, cells, starts)
     code = [source for kind, source, _, _ in expanded if kind == "code"]
     requirements = requirements_for(code, project, script)
     if setup_at is None:
         setup_at = next((i for i, c in enumerate(expanded) if c[0] == "code"), len(expanded))
     expanded.insert(setup_at, ("code", setup_source(requirements), [Tag.SETUP], None))
     ipynb = script.with_suffix(".ipynb")
-    body = _head(project, ipynb, expanded[0]) + expanded[1:]
+    body = _head(project, ipynb, expanded[0], holder) + expanded[1:]
 
     # The TensorFlow docs' canonical form (what `nbfmt` writes): nbformat 4.0, Colab-style cell
     # ids in metadata, no tags. Tags live on in `BuiltNotebook.tags` for the run copy.

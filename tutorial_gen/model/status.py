@@ -75,5 +75,6 @@ class Marker(StrEnum):
 
     GENERATED = "# tutorial-gen:"  # prefix of every marker line in a code cell
     SETUP = "# tutorial-gen: setup"
+    COPYRIGHT = "# tutorial-gen: copyright"  # followed by the holder: the notebook's own copyright
     INCLUDE = "# tutorial-gen: include"  # followed by a snippet name
     PLACEHOLDER = "TODO(tutorial-gen)"
