@@ -155,6 +155,10 @@ class ClaimOutcome:
     measured: float | None = None
     reason: str | None = None
     published: str | None = None
+    # The confidence interval of `measured` where noise was measured (latency), [low, high]
+    interval: list[float] | None = None
+    # `measured` of each seed, in seed order, where the notebook ran over several seeds
+    per_seed: list[float | None] | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClaimOutcome:

@@ -29,6 +29,7 @@ class ClaimStatus(StrEnum):
 
     PASS = "pass"
     FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"  # measured, but noise leaves the verdict open: never a pass
     UNVERIFIED = "unverified"  # not measurable here, with the reason: never counted as a pass
     NOT_IN_PROFILE = "not-in-profile"
     NOT_RUN = "not-run"  # its notebook ran in another shard

@@ -13,6 +13,7 @@ from .progress import ProgressEvent
 _MARK = {
     ClaimStatus.PASS: "pass",
     ClaimStatus.FAIL: "FAIL",
+    ClaimStatus.INCONCLUSIVE: "inconclusive",
     ClaimStatus.UNVERIFIED: "unverified",
     ClaimStatus.NOT_IN_PROFILE: "-",
     ClaimStatus.NOT_RUN: "not run",
