@@ -342,3 +342,45 @@ def test_tflite_kernels_finds_the_dense_kernel_with_its_values(snippets, keras):
     (found,) = kernels.values()
     np.testing.assert_array_equal(found, kernel.T)
     assert snippets["tflite_kernels"](tflite_model, min_size=FEATURES * units + 1) == {}
+
+
+@pytest.mark.tensorflow
+def test_compare_latency_stops_once_the_claims_are_decided(snippets, converted, monkeypatch):
+    import json
+
+    claim = {"id": "x", "expr": "int8_latency_ms / float_latency_ms", "op": "<", "threshold": 1e3}
+    monkeypatch.setenv(snippets["CLAIMS_ENV"], json.dumps([claim]))
+    models = {"float": converted["float"], "int8": converted["int8"]}
+    result = snippets["compare_latency"](models, runs_per_round=5, min_rounds=10, budget_s=30)
+    assert [len(result[m]["rounds_ms"]) for m in models] == [10, 10]  # decided at the minimum
+    assert result["float"]["median_ms"] == float(np.median(result["float"]["rounds_ms"]))
+    assert result["int8"]["runs"] == 50
+
+
+@pytest.mark.tensorflow
+def test_compare_latency_samples_on_until_its_budget_when_undecided(
+    snippets, converted, monkeypatch
+):
+    import time
+
+    monkeypatch.delenv(snippets["CLAIMS_ENV"], raising=False)
+    models = {"float": converted["float"], "int8": converted["int8"]}
+    started = time.monotonic()
+    result = snippets["compare_latency"](models, runs_per_round=5, budget_s=0.5, precision=0.0)
+    assert time.monotonic() - started >= 0.5
+    assert len(result["float"]["rounds_ms"]) > 10
+
+
+@pytest.mark.tensorflow
+def test_the_notebook_and_the_verdict_compute_the_same_interval(snippets):
+    from tutorial_gen.verify.noise import interval
+
+    rng = np.random.default_rng(3)
+    rounds = {
+        "a_latency_ms": list(rng.gamma(9, 0.01, 40)),
+        "b_latency_ms": list(rng.gamma(9, 0.012, 40)),
+    }
+    metrics = {name: float(np.median(values)) for name, values in rounds.items()}
+    expr = "abs(a_latency_ms / b_latency_ms - 1)"
+    _, low, high = snippets["bootstrap_interval"](expr, rounds)
+    assert (low, high) == pytest.approx(interval(expr, metrics, rounds), rel=1e-12)

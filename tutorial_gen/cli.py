@@ -66,6 +66,7 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         log_output=args.log_output,
         clean_env=args.clean_env,
         shard=args.shard,
+        seeds=args.seeds,
     )
     selection = runnable(args.paths, project, args.claims)
     if args.offline:
@@ -218,6 +219,13 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar="K/N",
         help="run only shard K of N (balanced by recorded durations)",
+    )
+    run.add_argument(
+        "--seeds",
+        type=positive(int),
+        default=None,
+        metavar="N",
+        help="run each notebook over N seeds (default: 3 for a tutorial's full profile, else 1)",
     )
     run.add_argument("--force", action="store_true", help="rerun even unchanged notebooks")
     run.add_argument(

@@ -5,6 +5,8 @@ Each function implements one definition from the table in docs/authoring.md, so 
 tutorial reports its numbers the same way.
 """
 
+import ast
+import json
 import os
 import statistics
 import subprocess
@@ -137,6 +139,185 @@ def tflite_latency(
         "p90_ms": float(p90),
         "runs": len(times_ms),
     }
+
+
+# When tutorial-gen runs a notebook it puts the claims the notebook's prose makes here, as JSON
+# ([{"id", "expr", "op", "threshold"}, ...]), so that `compare_latency` samples until the ones
+# about the models it times are decided. Elsewhere (Colab) it is unset.
+CLAIMS_ENV = "TUTORIAL_GEN_CLAIMS"
+
+_OPERATORS = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+def _prepared(model: ModelSource | Interpreter, sample: np.ndarray | None) -> Interpreter:
+    """An interpreter of ``model`` on one thread, its input set to one image (zeros if omitted).
+
+    An ``Interpreter`` built by the caller (for example with XNNPACK turned off) is used as is.
+    """
+    if isinstance(model, Interpreter):
+        interpreter = model
+    else:
+        interpreter = Interpreter(model_content=_model_bytes(model), num_threads=1)
+    inp = interpreter.get_input_details()[0]
+    shape = [1, *inp["shape"][1:]]
+    interpreter.resize_tensor_input(inp["index"], shape)
+    interpreter.allocate_tensors()
+    image = np.zeros(shape, np.float32) if sample is None else np.reshape(sample, shape)
+    interpreter.set_tensor(inp["index"], _to_input_dtype(np.asarray(image, np.float32), inp))
+    return interpreter
+
+
+def _round_median_ms(interpreter: Interpreter, runs: int) -> float:
+    times_ms = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        times_ms.append((time.perf_counter() - start) * 1000.0)
+    return float(statistics.median(times_ms))
+
+
+def _evaluate(node: ast.expr, values: dict[str, np.ndarray]) -> np.ndarray:
+    """The value of a claim expression (names, numbers, + - * /, abs/min/max) on arrays."""
+    if isinstance(node, ast.Constant):
+        return np.asarray(float(node.value))
+    if isinstance(node, ast.Name):
+        return values[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_evaluate(node.operand, values)
+    if isinstance(node, ast.BinOp):
+        left, right = _evaluate(node.left, values), _evaluate(node.right, values)
+        ops = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}
+        return ops[type(node.op)](left, right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        args = [_evaluate(a, values) for a in node.args]
+        if node.func.id == "abs":
+            return np.abs(args[0])
+        return (np.minimum if node.func.id == "min" else np.maximum).reduce(np.stack(args))
+    raise ValueError(f"not a claim expression: {ast.dump(node)}")
+
+
+def bootstrap_interval(
+    expr: str,
+    rounds: dict[str, Sequence[float]],
+    confidence: float = 0.99,
+    resamples: int = 2000,
+) -> tuple[float, float, float]:
+    """Return (value, low, high) of a latency expression, with its percentile-bootstrap interval.
+
+    ``rounds`` maps each metric name the expression reads to its round medians; the rounds of
+    different models were timed side by side, so they are resampled together (the i-th round of
+    every model stays paired). Each metric is the median of its rounds.
+    """
+    tree = ast.parse(expr, mode="eval").body
+    series = {name: np.asarray(values, dtype=np.float64) for name, values in rounds.items()}
+    count = min(len(v) for v in series.values())
+    picks = np.random.default_rng(0).integers(0, count, size=(resamples, count))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(_evaluate(tree, {k: np.median(v[:count]) for k, v in series.items()}))
+        spread = _evaluate(tree, {k: np.median(v[:count][picks], axis=1) for k, v in series.items()})
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(spread, [tail, 100 - tail])
+    return value, float(low), float(high)
+
+
+def decided(low: float, high: float, op: str, threshold: float) -> bool | None:
+    """True or False when the whole interval [low, high] is on one side of the threshold, else
+    None: the measurement cannot tell, and more rounds (or a quieter machine) are needed."""
+    if low < threshold < high:
+        return None
+    at_low, at_high = bool(_OPERATORS[op](low, threshold)), bool(_OPERATORS[op](high, threshold))
+    return at_low if at_low == at_high else None
+
+
+def _claims_about(names: set[str]) -> list[dict[str, Any]]:
+    """The claims of the running notebook (see CLAIMS_ENV) that read only the metrics ``names``."""
+    claims = json.loads(os.environ.get(CLAIMS_ENV) or "[]")
+    about = []
+    for claim in claims:
+        tree = ast.parse(claim["expr"], mode="eval")
+        called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
+        if read and read <= names:
+            about.append(claim)
+    return about
+
+
+def _settled(rounds: dict[str, list[float]], claims: list[dict[str, Any]], precision: float) -> bool:
+    """Whether sampling can stop: every claim decided, or (without claims) every model's median
+    known to within ``precision`` of its value, relative to the first model."""
+    if claims:
+        return all(
+            decided(*bootstrap_interval(c["expr"], rounds)[1:], c["op"], c["threshold"]) is not None
+            for c in claims
+        )
+    first, *others = rounds
+    for name in others:
+        value, low, high = bootstrap_interval(f"{name} / {first}", rounds)
+        if (high - low) / 2 > precision * value:
+            return False
+    return True
+
+
+def compare_latency(
+    models: dict[str, ModelSource | Interpreter],
+    sample: np.ndarray | None = None,
+    *,
+    runs_per_round: int = 50,
+    min_rounds: int = 10,
+    budget_s: float = 30.0,
+    warmup: int = 20,
+    precision: float = 0.02,
+) -> dict[str, dict[str, Any]]:
+    """Time several TFLite models against each other, interleaved, until the comparison is clear.
+
+    Each round times ``runs_per_round`` single-image ``invoke()`` calls of every model, one model
+    after the other in an order that rotates from round to round, and keeps each model's median:
+    a busy moment of the machine then falls on all the models alike. Rounds go on (at least
+    ``min_rounds``, at most ``budget_s`` seconds) until the comparison is decided: when run by
+    tutorial-gen, until every claim about these models has its 99% bootstrap interval on one side
+    of its threshold; otherwise until each model's latency relative to the first is known to
+    within ``precision``.
+
+    Keys of ``models`` name the metrics: the results of ``"pruned"`` are the ones a notebook stores
+    as ``pruned_latency_ms`` (the median of the round medians) and ``pruned_latency_ms_samples``
+    (the round medians, from which the interval of a claim is computed again). Returns, per key,
+    median_ms, p10_ms and p90_ms of the round medians, rounds_ms, and runs (timed invokes).
+    """
+    interpreters = {name: _prepared(model, sample) for name, model in models.items()}
+    for interpreter in interpreters.values():
+        for _ in range(warmup):
+            interpreter.invoke()
+    claims = _claims_about({f"{name}_latency_ms" for name in models})
+    rounds: dict[str, list[float]] = {name: [] for name in models}
+    names, started = list(models), time.monotonic()
+    while True:
+        turn = len(rounds[names[0]]) % len(names)
+        for name in names[turn:] + names[:turn]:
+            rounds[name].append(_round_median_ms(interpreters[name], runs_per_round))
+        done = len(rounds[names[0]])
+        if time.monotonic() - started > budget_s:
+            break
+        named = {f"{name}_latency_ms": values for name, values in rounds.items()}
+        if done >= min_rounds and done % 5 == 0 and _settled(named, claims, precision):
+            break
+    results = {}
+    for name, values in rounds.items():
+        p10, p90 = np.percentile(values, [10, 90])
+        results[name] = {
+            "median_ms": float(statistics.median(values)),
+            "p10_ms": float(p10),
+            "p90_ms": float(p90),
+            "rounds_ms": values,
+            "runs": len(values) * runs_per_round,
+        }
+    return results
 
 
 _MEMORY_PROGRAM = """

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, did_you_mean
-from ..model import DEFAULT_CELL_TIMEOUT, Claim, Notebook, Profile, Project, Role, Technique
+from ..model import (
+    DEFAULT_CELL_TIMEOUT,
+    SEEDS_KEY,
+    Claim,
+    Notebook,
+    Profile,
+    Project,
+    Role,
+    Technique,
+)
 from ..verify.expressions import COMPARATORS, metric_names
 from .toml import (
     line_of,
@@ -35,7 +44,10 @@ CLAIM_KEYS = {
     "profiles",
     "published",
     "unverified",
+    "over_seeds",
 }
+MAX_SEEDS = 20
+OVER_SEEDS = ("every", "median", "mean", "min", "max")  # how a claim reads several seeds' values
 # The [overview] keys and the shape each value must have: text, a list of texts, a list of
 # tables, or one table.
 OVERVIEW_TYPES = {
@@ -152,6 +164,14 @@ def _notebook(entry: dict[str, Any], where: str, folder: Path, path: Path) -> No
                 line=line_of(path, profile),
             )
         require_type(values, dict, "a table of parameter values", path, profile)
+        seeds = values.get(SEEDS_KEY, 1)
+        if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= MAX_SEEDS:
+            raise ConfigError(
+                f"{where}: seeds in profile '{profile}' must be a whole number from 1 to "
+                f"{MAX_SEEDS}, not {seeds!r}",
+                path=path,
+                line=line_of(path, SEEDS_KEY),
+            )
     metrics = require_type(entry.get("metrics", {}), dict, "a table", path, "metrics")
     if not all(isinstance(v, str) for v in metrics.values()):
         raise ConfigError(
@@ -229,6 +249,14 @@ def parse_claim(entry: Any, index: int, notebooks: dict[str, Notebook], path: Pa
                 path=path,
                 line=line,
             )
+    over_seeds = entry.get("over_seeds", OVER_SEEDS[0])
+    if over_seeds not in OVER_SEEDS:
+        raise ConfigError(
+            f"claim '{claim_id}': over_seeds must be one of {', '.join(OVER_SEEDS)}, "
+            f"not {over_seeds!r}{did_you_mean(str(over_seeds), OVER_SEEDS)}",
+            path=path,
+            line=line,
+        )
     return Claim(
         id=claim_id,
         notebook=stem,
@@ -240,6 +268,7 @@ def parse_claim(entry: Any, index: int, notebooks: dict[str, Notebook], path: Pa
         published=entry.get("published"),
         unverified=entry.get("unverified"),
         line=line,
+        over_seeds=over_seeds,
     )
 
 

@@ -5,6 +5,8 @@ This package imports nothing else of tutorial_gen; every stage may import it.
 
 from .project import (
     DEFAULT_CELL_TIMEOUT,
+    SEED_PARAMETER,
+    SEEDS_KEY,
     Claim,
     Notebook,
     Project,
@@ -41,6 +43,8 @@ __all__ = [
     "NUMERIC_ROW_KEYS",
     "ROW_KEYS",
     "SCHEMA",
+    "SEEDS_KEY",
+    "SEED_PARAMETER",
     "CacheState",
     "CellTiming",
     "Claim",

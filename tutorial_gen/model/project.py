@@ -10,6 +10,9 @@ from typing import Any
 from .status import Profile, Role
 
 DEFAULT_CELL_TIMEOUT = 900  # seconds a cell may run unless technique.toml says otherwise
+SEEDS_KEY = "seeds"  # in a profile table: how many seeds to run, not a parameter of the script
+SEED_PARAMETER = "seed"  # the script parameter each seed's run sets
+TUTORIAL_SEEDS = 3  # seeds of a tutorial's full profile unless its profile table says otherwise
 _GITHUB = re.compile(r"https://github\.com/([\w.\-]+)/([\w.\-]+?)(?:\.git)?/?")
 
 
@@ -80,7 +83,19 @@ class Notebook:
 
     def parameters(self, profile: str) -> dict[str, Any]:
         """The parameter values a profile sets (on top of the script's defaults)."""
-        return dict(self.profiles.get(profile, {}))
+        return {k: v for k, v in self.profiles.get(profile, {}).items() if k != SEEDS_KEY}
+
+    def declared_seeds(self, profile: str) -> int | None:
+        """The seed count the profile table sets (`seeds = N`), if it sets one."""
+        return self.profiles.get(profile, {}).get(SEEDS_KEY)
+
+    def seed_count(self, profile: str) -> int:
+        """How many seeds a run of `profile` covers: as declared, else 3 for a tutorial's full
+        profile and 1 otherwise."""
+        declared = self.declared_seeds(profile)
+        if declared is not None:
+            return declared
+        return TUTORIAL_SEEDS if self.role == Role.TUTORIAL and profile == Profile.FULL else 1
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,8 @@ class Claim:
     published: str | None = None
     unverified: str | None = None
     line: int | None = None
+    # Over several seeds: "every" seed must hold it, or the median/mean/min/max of their values
+    over_seeds: str = "every"
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,17 @@ class CellTiming:
         return asdict(self)
 
 
+def _seed_metrics(data: Any) -> dict[int, dict[str, Any]] | None:
+    if not data:
+        return None
+    try:
+        return {int(seed): dict(_expect(m, dict, "seed metrics")) for seed, m in data.items()}
+    except (AttributeError, ValueError) as error:
+        raise ResultsFormatError(
+            "seed_metrics is malformed", "rerun the notebook to rewrite its entry"
+        ) from error
+
+
 @dataclass(frozen=True)
 class NotebookEntry:
     """One notebook's last run: how it ended, what it measured, what it depended on."""
@@ -85,6 +96,8 @@ class NotebookEntry:
     inputs: str | None = None  # the cache digest of everything the run depended on
     parameters: dict[str, Any] = field(default_factory=dict)
     finished: str | None = None  # ISO time, UTC
+    # {seed: metrics} of a run over several seeds; `metrics` then holds their medians
+    seed_metrics: dict[int, dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -125,6 +138,7 @@ class NotebookEntry:
             inputs=data.get("inputs"),
             parameters=dict(data.get("parameters") or {}),
             finished=data.get("finished"),
+            seed_metrics=_seed_metrics(data.get("seed_metrics")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -138,7 +152,20 @@ class NotebookEntry:
             "inputs": self.inputs,
             "parameters": self.parameters,
             "finished": self.finished,
+            **(
+                {"seed_metrics": {str(k): v for k, v in self.seed_metrics.items()}}
+                if self.seed_metrics
+                else {}
+            ),
         }
+
+    def seed_runs(self) -> list[tuple[int | None, dict[str, Any]]] | None:
+        """[(seed, metrics)] of each seed run (seed None for a single run); None if it failed."""
+        if not self.ok or self.metrics is None:
+            return None
+        if self.seed_metrics:
+            return sorted(self.seed_metrics.items())
+        return [(None, self.metrics)]
 
 
 @dataclass(frozen=True)
@@ -255,6 +282,10 @@ class ResultsFile:
     def metrics_by_notebook(self) -> dict[str, dict[str, Any] | None]:
         """{stem: metrics}, None for a notebook whose last run failed (its claims fail)."""
         return {stem: (e.metrics if e.ok else None) for stem, e in self.notebooks.items()}
+
+    def seed_runs_by_notebook(self) -> dict[str, list[tuple[int | None, dict[str, Any]]] | None]:
+        """{stem: [(seed, metrics)]} for deciding claims, None for a notebook whose run failed."""
+        return {stem: e.seed_runs() for stem, e in self.notebooks.items()}
 
     def claim(self, claim_id: str) -> ClaimOutcome | None:
         return next((c for c in self.claims if c.id == claim_id), None)

@@ -15,11 +15,13 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..build import IPYTHON_LINE, BuiltNotebook, ipython_to_python
+from ..model import Claim
 from .harvest import HARVEST_SOURCE, PRELUDE_SOURCE, has_shell_lines
 
 
@@ -79,8 +81,11 @@ def inputs_digest(
     parameters: dict[str, Any],
     metric_names: list[str],
     clean_env: bool = False,
+    seeds: Sequence[int | None] = (None,),
+    claims: Sequence[Claim] = (),
 ) -> str:
-    """One digest of everything a notebook run depends on."""
+    """One digest of everything a notebook run depends on: `seeds` it covers and the `claims` it
+    decides (a measuring helper samples until they are) included."""
     code = [cell.source for cell in built.notebook.cells if cell.cell_type == "code"]
     inputs = {
         "tool": __version__,
@@ -97,5 +102,9 @@ def inputs_digest(
         inputs["prelude"] = executed_code(PRELUDE_SOURCE)
     if built.foreign:
         inputs["foreign"] = True
+    if list(seeds) != [None]:
+        inputs["seeds"] = list(seeds)
+    if claims:
+        inputs["decided"] = [[c.expr, c.op, c.threshold] for c in claims]
     text = json.dumps(inputs, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -7,6 +7,7 @@ with the failing cell marked, and the error names the script file and line.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
 import shutil
@@ -23,6 +24,7 @@ from ..build.foreign import foreign_notebook
 from ..errors import ExecutionError
 from ..fileio import write_atomic
 from ..model import (
+    SEED_PARAMETER,
     CacheState,
     CellTiming,
     Notebook,
@@ -46,6 +48,7 @@ from .harvest import cell_durations, harvested, metrics_problem, run_copy
 from .kernel import KernelLaunch, ensure_kernel, tail, thread_limits
 from .preflight import parameter_defaults, preflight
 from .progress import ProgressEvent, ProgressHook
+from .seeds import combined_metrics, decided_claims, seeds_for
 
 
 @dataclass
@@ -65,6 +68,7 @@ class NotebookRun:
     parameters: dict[str, Any] = field(default_factory=dict)  # the values the run used
     cache: CacheState = CacheState.MISS
     finished: str | None = None
+    seed_metrics: dict[int, dict[str, Any]] | None = None  # each seed's, over several seeds
 
     @property
     def label(self) -> str:
@@ -82,6 +86,7 @@ class NotebookRun:
             inputs=self.inputs,
             parameters=self.parameters,
             finished=self.finished,
+            seed_metrics=self.seed_metrics,
         )
 
 
@@ -161,15 +166,54 @@ def run_notebook(
         if built is None:
             built = build_for_run(technique, notebook, project)  # first: it names a syntax error
             preflight(technique, notebook, request.profile)
-        if launch is None:
-            try:
-                launch = _own_launch(technique, notebook, built, project, request, build_dir)
-            except ExecutionError as error:  # this notebook fails; the others still run
-                return _not_started(technique, notebook, error)
-        return _Execution(technique, notebook, project, request, built, launch, progress).run()
+        runs: dict[int, NotebookRun] = {}
+        for seed in seeds_for(technique, notebook, request):
+            if launch is None:
+                try:
+                    launch = _own_launch(technique, notebook, built, project, request, build_dir)
+                except ExecutionError as error:  # this notebook fails; the others still run
+                    return _not_started(technique, notebook, error)
+            if seed is None:
+                return _Execution(
+                    technique, notebook, project, request, built, launch, progress
+                ).run()
+            seeded = dataclasses.replace(
+                request, overrides={**request.overrides, SEED_PARAMETER: seed}
+            )
+            execution = _Execution(technique, notebook, project, seeded, built, launch, progress)
+            runs[seed] = execution.run(seed_index=len(runs))
+            launch.stop()
+            launch = None
+            if runs[seed].status != RunStatus.OK:
+                break
+        return _over_seeds(runs)
     finally:
         if launch is not None:  # whatever happened, no kernel outlives its run
             launch.stop()
+
+
+def _over_seeds(runs: dict[int, NotebookRun]) -> NotebookRun:
+    """One run of the notebook from its runs over several seeds (the first failure ends it)."""
+    first, last = next(iter(runs.values())), list(runs.values())[-1]
+    if last.status != RunStatus.OK:
+        seed = list(runs)[-1]
+        if last.error is not None:
+            last.error = ExecutionError(
+                f"seed {seed}: {last.error.message}",
+                path=last.error.path,
+                line=last.error.line,
+                hint=last.error.hint,
+            )
+        last.wall_seconds = sum(r.wall_seconds for r in runs.values())
+        return last
+    per_seed = {seed: run.metrics or {} for seed, run in runs.items()}
+    first.metrics = combined_metrics(per_seed)
+    first.seed_metrics = per_seed
+    first.wall_seconds = sum(r.wall_seconds for r in runs.values())
+    first.parameters = {k: v for k, v in first.parameters.items() if k != SEED_PARAMETER}
+    first.parameters["seeds"] = list(runs)
+    first.finished = last.finished
+    return first
 
 
 def _not_started(technique: Technique, notebook: Notebook, error: ExecutionError) -> NotebookRun:
@@ -261,15 +305,22 @@ class _Execution:
         error = ExecutionError(f"{message} ({where}){detail}", path=self.notebook.script, line=line)
         return self.finished(RunStatus.ERROR, error)
 
-    def run(self) -> NotebookRun:
+    def run(self, seed_index: int | None = None) -> NotebookRun:
+        """Execute the notebook: one of several seeds when `seed_index` is given (the executed
+        notebook of a later seed is saved beside the first's, as `<stem>.seed<N>.ipynb`)."""
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
         from .engine import ENGINE_NAME
 
-        write_atomic(
-            self.source, nbformat.writes(run_copy(self.built, list(self.notebook.metrics)))
-        )
+        if seed_index is not None:
+            seed = self.parameters[SEED_PARAMETER]
+            self.label = f"{self.label} (seed {seed})"
+            if seed_index:
+                self.executed = self.executed.with_name(f"{self.notebook.stem}.seed{seed}.ipynb")
+        claims = decided_claims(self.technique, self.notebook, self.request.profile)
+        copy = run_copy(self.built, list(self.notebook.metrics), claims)
+        write_atomic(self.source, nbformat.writes(copy))
         try:
             papermill.execute_notebook(
                 str(self.source),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import nbformat
 
 from ..build import IPYTHON_LINE, BuiltNotebook
-from ..model import NUMERIC_ROW_KEYS, Notebook, Tag
+from ..model import NUMERIC_ROW_KEYS, Claim, Notebook, Tag
 
 METRICS_MIME = "application/vnd.tutorial-gen.metrics+json"
 
@@ -33,7 +34,7 @@ def _tutorial_gen_value(value):
 def _tutorial_gen_harvest(names):
     found = {}
     for name in names:
-        for key in (name, name + "_unmeasured_reason"):
+        for key in (name, name + "_unmeasured_reason", name + "_samples"):
             if key in globals():
                 found[key] = _tutorial_gen_value(globals()[key])
     return found
@@ -66,6 +67,15 @@ def _tutorial_gen_strict_shell():
 _tutorial_gen_strict_shell()
 del _tutorial_gen_strict_shell
 """
+# Run first, in the kernel: the claims the notebook's prose makes, as data, so that a measuring
+# helper (the measure snippet's `compare_latency`) samples until the ones it can inform are decided.
+CLAIMS_SOURCE = """\
+import os as _tutorial_gen_os
+
+_tutorial_gen_os.environ[%(env)r] = %(claims)r
+del _tutorial_gen_os
+"""
+CLAIMS_ENV = "TUTORIAL_GEN_CLAIMS"  # read by notebooks/_snippets/measure.py
 NO_EXECUTE = "#docs_infra: no_execute"  # the TensorFlow docs' own marker of a cell not to run
 
 
@@ -79,9 +89,27 @@ def has_shell_lines(built: BuiltNotebook) -> bool:
     )
 
 
-def run_copy(built: BuiltNotebook, metric_names: list[str]) -> nbformat.NotebookNode:
+def _generated_cell(source: str, tag: Tag, cell_id: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source, id=cell_id)  # dropped where the format has no ids
+    cell.metadata["tags"] = [str(tag)]
+    cell.metadata["tutorial_gen"] = {"line": None, "cell": None, "generated": True}
+    return cell
+
+
+def claims_cell(claims: Sequence[Claim]) -> nbformat.NotebookNode:
+    """The first cell of a run: the claims to decide, in the environment variable CLAIMS_ENV."""
+    data = [{"id": c.id, "expr": c.expr, "op": c.op, "threshold": c.threshold} for c in claims]
+    source = CLAIMS_SOURCE % {"env": CLAIMS_ENV, "claims": json.dumps(data)}
+    return _generated_cell(source, Tag.PRELUDE, "tutorial-gen-claims")
+
+
+def run_copy(
+    built: BuiltNotebook, metric_names: list[str], claims: Sequence[Claim] = ()
+) -> nbformat.NotebookNode:
     """The notebook as it runs: each cell's origin recorded (its number in the notebook, its
-    script line), cells marked not to run skipped, the prelude first and the harvest last."""
+    script line), cells marked not to run skipped, the preludes first and the harvest last.
+
+    `claims` are the ones to decide in this run (a measuring helper may sample until they are)."""
     notebook = nbformat.from_dict(json.loads(built.text))
     cells = zip(notebook.cells, built.source_lines, built.tags, strict=True)
     for number, (cell, line, tags) in enumerate(cells, start=1):
@@ -94,17 +122,16 @@ def run_copy(built: BuiltNotebook, metric_names: list[str]) -> nbformat.Notebook
         if tags:
             cell.metadata["tags"] = tags
     if has_shell_lines(built):
-        prelude = nbformat.v4.new_code_cell(PRELUDE_SOURCE, id="tutorial-gen-prelude")
-        prelude.metadata["tags"] = [str(Tag.PRELUDE)]
-        prelude.metadata["tutorial_gen"] = {"line": None, "cell": None, "generated": True}
-        notebook.cells.insert(0, prelude)
-    harvest = nbformat.v4.new_code_cell(
-        HARVEST_SOURCE % {"mime": METRICS_MIME, "names": sorted(metric_names)},
-        id="tutorial-gen-harvest",
-    )
-    harvest.metadata["tags"] = [str(Tag.HARVEST)]
-    harvest.metadata["tutorial_gen"] = {"line": None, "cell": None, "generated": True}
-    notebook.cells.append(harvest)
+        notebook.cells.insert(
+            0, _generated_cell(PRELUDE_SOURCE, Tag.PRELUDE, "tutorial-gen-prelude")
+        )
+    if claims:
+        notebook.cells.insert(0, claims_cell(claims))
+    harvest = HARVEST_SOURCE % {"mime": METRICS_MIME, "names": sorted(metric_names)}
+    notebook.cells.append(_generated_cell(harvest, Tag.HARVEST, "tutorial-gen-harvest"))
+    if (notebook.nbformat, notebook.nbformat_minor) < (4, 5):  # cell ids came with 4.5
+        for cell in notebook.cells:
+            cell.pop("id", None)
     return notebook
 
 
@@ -186,4 +213,15 @@ def metrics_problem(notebook: Notebook, metrics: dict[str, Any] | None) -> str |
     for name, value in metrics.items():
         if name.endswith("_unmeasured_reason") and not isinstance(value, str):
             return f"'{name}' must be a string saying why, not {type(value).__name__}"
+        if name.endswith("_samples") and not _samples_fine(value):
+            return (
+                f"'{name}' must be a list of finite numbers (the samples whose median is "
+                f"'{name.removesuffix('_samples')}')"
+            )
     return None
+
+
+def _samples_fine(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        _scalar_problem(v, text_allowed=False) is None and v is not None for v in value
+    )

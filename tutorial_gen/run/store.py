@@ -120,7 +120,7 @@ def record(
             if stem in technique.notebooks
         }
         results = ResultsFile(technique.slug, profile, None, notebooks)
-        outcomes = check_all(technique.claims, results.metrics_by_notebook(), profile)
+        outcomes = check_all(technique.claims, results.seed_runs_by_notebook(), profile)
         unchanged = previous is not None and previous.environment and notebooks == before
         results = ResultsFile(
             technique.slug,

@@ -42,6 +42,7 @@ from .lifetime import die_with_parent, sweep_stale
 from .plan import Job, plan, shard
 from .preflight import parameter_names, preflight
 from .progress import ProgressEvent, ProgressHook
+from .seeds import decided_claims, seeds_for
 from .stamp import environment_stamp
 from .store import read_results, record, results_path, results_under
 
@@ -94,6 +95,7 @@ def _cached(job: Job, digest: str, request: RunRequest, build_dir: Path) -> Note
         inputs=digest,
         cache=CacheState.HIT,
         finished=entry.finished,
+        seed_metrics=entry.seed_metrics,
     )
 
 
@@ -189,9 +191,7 @@ class _Recorder:
         kept = self.unsaved.setdefault(technique.slug, {})
         kept.update(entries)
         profile = self.request.profile
-        outcomes = check_all(
-            technique.claims, {s: (e.metrics if e.ok else None) for s, e in kept.items()}, profile
-        )
+        outcomes = check_all(technique.claims, {s: e.seed_runs() for s, e in kept.items()}, profile)
         fallback = results_under(self.build_dir, technique.slug, f"{profile}.unsaved")
         results = ResultsFile(
             technique.slug, profile, environment_stamp(self.project), dict(kept), tuple(outcomes)
@@ -309,7 +309,13 @@ def _check_cache(
         overrides = {k: v for k, v in request.overrides.items() if k in accepted[job.label]}
         parameters = {**job.notebook.parameters(request.profile), **overrides}
         digest = inputs_digest(
-            built, request.profile, parameters, list(job.notebook.metrics), request.clean_env
+            built,
+            request.profile,
+            parameters,
+            list(job.notebook.metrics),
+            request.clean_env,
+            seeds=seeds_for(job.technique, job.notebook, request),
+            claims=decided_claims(job.technique, job.notebook, request.profile),
         )
         assert request.build_dir is not None
         hit = None if request.force else _cached(job, digest, request, request.build_dir)

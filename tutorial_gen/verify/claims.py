@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import statistics
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import Claim, ClaimOutcome, ClaimStatus
 from .expressions import COMPARATORS, Unmeasured, evaluate
+from .noise import CONFIDENCE, decided, interval, samples_of
+
+SeedRuns = Sequence[tuple[int | None, Mapping[str, Any]]]  # [(seed, metrics)] of one notebook
 
 
 def _outcome(claim: Claim, status: ClaimStatus, **more: Any) -> ClaimOutcome:
@@ -49,23 +53,104 @@ def check(claim: Claim, metrics: Mapping[str, Any] | None, profile: str) -> Clai
         return _outcome(claim, ClaimStatus.FAIL, reason=f"cannot be computed: {error}")
     if not math.isfinite(measured):
         return _outcome(claim, ClaimStatus.FAIL, measured=None, reason=f"measured {measured}")
+    samples = samples_of(claim.expr, metrics)
+    if samples:
+        return _decide_noisy(claim, metrics, samples, measured)
     holds = COMPARATORS[claim.op](measured, claim.threshold)
     return _outcome(claim, ClaimStatus.PASS if holds else ClaimStatus.FAIL, measured=measured)
 
 
+def _decide_noisy(
+    claim: Claim, metrics: Mapping[str, Any], samples: dict[str, list[float]], measured: float
+) -> ClaimOutcome:
+    """A claim on sampled metrics: decided only by an interval wholly on one side."""
+    low, high = interval(claim.expr, metrics, samples)
+    verdict = decided(low, high, claim.op, claim.threshold)
+    bounds = [low, high]
+    if verdict is None:
+        rounds = min(len(v) for v in samples.values())
+        reason = (
+            f"inconclusive: the {CONFIDENCE:.0%} interval [{low:.4g}, {high:.4g}] over {rounds} "
+            f"rounds does not clear {claim.op} {claim.threshold:g}; the machine was too noisy "
+            "to decide: rerun on a quieter machine or give the measurement more time"
+        )
+        return _outcome(
+            claim, ClaimStatus.INCONCLUSIVE, measured=measured, interval=bounds, reason=reason
+        )
+    status = ClaimStatus.PASS if verdict else ClaimStatus.FAIL
+    return _outcome(claim, status, measured=measured, interval=bounds)
+
+
+def _measured(outcome: ClaimOutcome) -> str:
+    return "not measured" if outcome.measured is None else f"measured {outcome.measured:.4g}"
+
+
+# How the outcomes of several seeds combine under "every": the first status found wins.
+_PRECEDENCE = (
+    ClaimStatus.NOT_IN_PROFILE,
+    ClaimStatus.FAIL,
+    ClaimStatus.INCONCLUSIVE,
+    ClaimStatus.UNVERIFIED,
+    ClaimStatus.PASS,
+)
+_STATISTICS = {
+    "median": statistics.median,
+    "mean": statistics.fmean,
+    "min": min,
+    "max": max,
+}
+
+
+def check_seeds(claim: Claim, runs: SeedRuns | None, profile: str) -> ClaimOutcome:
+    """Decide a claim over every seed its notebook ran: it must hold for each seed ("every"),
+    or its `over_seeds` statistic of the seeds' values must."""
+    if not runs or len(runs) == 1:
+        return check(claim, runs[0][1] if runs else None, profile)
+    seeds = [check(claim, metrics, profile) for _, metrics in runs]
+    values = [o.measured for o in seeds]
+    known = [v for v in values if v is not None]
+    middle = statistics.median(known) if known else None
+    intervals = [o.interval for o in seeds if o.interval]
+    hull = [min(i[0] for i in intervals), max(i[1] for i in intervals)] if intervals else None
+    more: dict[str, Any] = {"measured": middle, "per_seed": values, "interval": hull}
+    statistic = _STATISTICS.get(claim.over_seeds)
+    if statistic and len(known) == len(values) and not claim.unverified:
+        value = float(statistic(known))
+        holds = COMPARATORS[claim.op](value, claim.threshold)
+        more.update(
+            measured=value, interval=None, reason=f"{claim.over_seeds} of {len(runs)} seeds"
+        )
+        return _outcome(claim, ClaimStatus.PASS if holds else ClaimStatus.FAIL, **more)
+    status = next(s for s in _PRECEDENCE if any(o.status == s for o in seeds))
+    reasons = [
+        f"seed {seed}: {o.reason or _measured(o)}"
+        for (seed, _), o in zip(runs, seeds, strict=True)
+        if o.status == status
+    ]
+    if status == ClaimStatus.PASS:
+        reasons = [f"holds for each of {len(runs)} seeds"]
+    return _outcome(claim, status, reason="; ".join(dict.fromkeys(reasons)) or None, **more)
+
+
 def check_all(
     claims: tuple[Claim, ...],
-    metrics_by_notebook: Mapping[str, Mapping[str, Any] | None],
+    runs_by_notebook: Mapping[str, SeedRuns | Mapping[str, Any] | None],
     profile: str,
 ) -> list[ClaimOutcome]:
-    """Every claim of a technique against the metrics of its notebooks.
+    """Every claim of a technique against the runs of its notebooks.
 
-    A notebook missing from `metrics_by_notebook` was not run (another shard has it): its claims
-    are `not-run`. One present with None metrics did not finish: its claims fail.
+    Each notebook maps to its seed runs ([(seed, metrics)], see `ResultsFile.seed_runs_by_notebook`)
+    or, for a single run, to its metrics. A notebook missing from `runs_by_notebook` was not run
+    (another shard has it): its claims are `not-run`. One mapped to None did not finish: its
+    claims fail.
     """
-    return [
-        _outcome(claim, ClaimStatus.NOT_RUN, reason="its notebook was not run")
-        if claim.notebook not in metrics_by_notebook and profile in claim.profiles
-        else check(claim, metrics_by_notebook.get(claim.notebook), profile)
-        for claim in claims
-    ]
+    outcomes = []
+    for claim in claims:
+        if claim.notebook not in runs_by_notebook and profile in claim.profiles:
+            outcomes.append(_outcome(claim, ClaimStatus.NOT_RUN, reason="its notebook was not run"))
+            continue
+        runs = runs_by_notebook.get(claim.notebook)
+        if isinstance(runs, Mapping):
+            runs = [(None, runs)]
+        outcomes.append(check_seeds(claim, runs, profile))
+    return outcomes
