@@ -221,7 +221,9 @@ def bootstrap_interval(
     picks = np.random.default_rng(0).integers(0, count, size=(resamples, count))
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(_evaluate(tree, {k: np.median(v[:count]) for k, v in series.items()}))
-        spread = _evaluate(tree, {k: np.median(v[:count][picks], axis=1) for k, v in series.items()})
+        spread = _evaluate(
+            tree, {k: np.median(v[:count][picks], axis=1) for k, v in series.items()}
+        )
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(spread, [tail, 100 - tail])
     return value, float(low), float(high)
@@ -249,7 +251,9 @@ def _claims_about(names: set[str]) -> list[dict[str, Any]]:
     return about
 
 
-def _settled(rounds: dict[str, list[float]], claims: list[dict[str, Any]], precision: float) -> bool:
+def _settled(
+    rounds: dict[str, list[float]], claims: list[dict[str, Any]], precision: float
+) -> bool:
     """Whether sampling can stop: every claim decided, or (without claims) every model's median
     known to within ``precision`` of its value, relative to the first model."""
     if claims:
@@ -318,6 +322,31 @@ def compare_latency(
             "runs": len(values) * runs_per_round,
         }
     return results
+
+
+def show_latency(
+    latency: dict[str, dict[str, Any]], baseline: str, labels: dict[str, str] | None = None
+) -> None:
+    """Show the result of `compare_latency`: each model's median, the spread of its rounds, and
+    its latency relative to ``baseline`` with the 99% bootstrap interval of that ratio."""
+    rounds = {f"{name}_latency_ms": r["rounds_ms"] for name, r in latency.items()}
+    rows = []
+    for name, r in latency.items():
+        ratio, low, high = bootstrap_interval(f"{name}_latency_ms / {baseline}_latency_ms", rounds)
+        rows.append(
+            [
+                (labels or {}).get(name, name),
+                f"{r['median_ms']:.4f}",
+                f"{r['p10_ms']:.4f} to {r['p90_ms']:.4f}",
+                f"{ratio:.3f}x ({low:.3f} to {high:.3f})",
+            ]
+        )
+    print(
+        f"{len(latency[baseline]['rounds_ms'])} rounds of {latency[baseline]['runs'] // len(latency[baseline]['rounds_ms'])} runs per model"
+    )
+    show_table(
+        ["model", "median ms", "rounds, p10 to p90 ms", f"vs {baseline} (99% interval)"], rows
+    )
 
 
 _MEMORY_PROGRAM = """

@@ -55,14 +55,14 @@ epochs = 4
 train_samples = 60000  # size of the training subset (60000: all of Fashion-MNIST)
 batch_size = 128
 representative_samples = 100  # training images that calibrate the full integer model
-latency_runs = 2000
+latency_budget_s = 60  # seconds at most for timing the four models against each other
 
 # %% [markdown]
 # The next three cells hold the code this series shares, so that every tutorial measures the
 # same way:
 #
-# * measuring helpers: `file_size` and `zipped_size` for files, `tflite_accuracy` and
-#   `tflite_latency` for models run by LiteRT, and `show_table`;
+# * measuring helpers: `file_size` and `zipped_size` for files, `tflite_accuracy`,
+#   `compare_latency` and `show_latency` for models run by LiteRT, and `show_table`;
 # * the dataset and models: `load_fashion_mnist`, `tutorial_cnn` and `compile_for_training`;
 # * conversion: `to_tflite(model, mode, representative)` turns a Keras model into a `.tflite`
 #   flatbuffer in one of four modes, and `save_bytes` writes it to a file. Read its code: the
@@ -310,32 +310,26 @@ plt.show()
 # %% [markdown]
 # ## Measure latency
 #
-# The next cell times `invoke()` on one thread with a single image, after a few warm-up runs, and reports
-# the median of `latency_runs` runs with the 10th and 90th percentiles. The last column is the
-# speedup over the float model measured in this run.
+# The next cell times the four models against each other on one thread with a single image: in
+# rounds that take turns between them, each round keeping every model's median of 50 `invoke()`
+# calls, until the comparison is clear or `latency_budget_s` seconds have passed. The table gives
+# each model's median of the round medians and the spread of its rounds; the last column is its
+# latency relative to the float model, with a 99% bootstrap interval over the rounds (below 1 is
+# faster).
 
 # %%
-latency = {
-    mode: tflite_latency(tflite_models[mode], sample=x_test[0], runs=latency_runs) for mode in modes
-}
+latency = compare_latency(
+    {mode: tflite_models[mode] for mode in modes}, sample=x_test[0], budget_s=latency_budget_s
+)
 float_latency_ms = latency["float"]["median_ms"]
 dynamic_latency_ms = latency["dynamic"]["median_ms"]
 float16_latency_ms = latency["float16"]["median_ms"]
 int8_latency_ms = latency["int8"]["median_ms"]
-
-show_table(
-    ["model", "median ms", "p10 ms", "p90 ms", "speedup vs float"],
-    [
-        [
-            modes[mode][0],
-            f"{r['median_ms']:.4f}",
-            f"{r['p10_ms']:.4f}",
-            f"{r['p90_ms']:.4f}",
-            f"{float_latency_ms / r['median_ms']:.2f}x",
-        ]
-        for mode, r in latency.items()
-    ],
-)
+float_latency_ms_samples = latency["float"]["rounds_ms"]
+dynamic_latency_ms_samples = latency["dynamic"]["rounds_ms"]
+float16_latency_ms_samples = latency["float16"]["rounds_ms"]
+int8_latency_ms_samples = latency["int8"]["rounds_ms"]
+show_latency(latency, baseline="float", labels={mode: modes[mode][0] for mode in modes})
 
 # %% [markdown]
 # Read this table as a measurement of this machine, not as a promise. The TFLite documentation

@@ -38,9 +38,7 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 
 import math
 import platform
-import statistics
 import tempfile
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -63,8 +61,8 @@ batch_size = 128
 baseline_epochs = 3
 pruning_epochs = 2
 final_sparsity = 0.75
-latency_runs = 500  # timed runs per round
-latency_rounds = 5  # rounds, alternating between the models
+latency_runs = 100  # timed runs of each model per round
+latency_budget_s = 60  # seconds at most for timing the models against each other
 
 # %% [markdown]
 # The helpers: `measure` (sizes, LiteRT accuracy and latency, sparsity, tables), `models`
@@ -368,55 +366,35 @@ show_table(
 # ## Time dense against sparse
 #
 # LiteRT applies the XNNPACK delegate by default. The next cell times each model on one thread
-# with a single image, in several rounds that alternate between the models, so that a busy moment
-# of the machine does not fall on one model only, and keeps the median of the round medians. For
-# comparison it also times the dense model with XNNPACK turned off (LiteRT's own kernels).
+# with a single image, in rounds that take turns between the models (a busy moment of the
+# machine then falls on all of them alike), and keeps each model's median of the round medians.
+# Rounds go on until the comparison is clear, at most `latency_budget_s` seconds. For comparison
+# it also times the dense model with XNNPACK turned off (LiteRT's own kernels), in an interpreter
+# built for that and handed to `compare_latency` as it is.
 
 
 # %%
-def median_latency_without_xnnpack(tflite_model, sample, runs):
-    """Median invoke() time in ms with LiteRT's built-in kernels, XNNPACK off."""
-    interpreter = Interpreter(
-        model_content=tflite_model,
-        num_threads=1,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], sample[np.newaxis])
-    for _ in range(20):
-        interpreter.invoke()
-    times_ms = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        interpreter.invoke()
-        times_ms.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times_ms)
-
-
-rounds = {"dense": [], "sparse": [], "dense, XNNPACK off": []}
-for _ in range(latency_rounds):
-    rounds["dense"].append(tflite_latency(dense_tflite, x_test[0], runs=latency_runs)["median_ms"])
-    rounds["sparse"].append(
-        tflite_latency(sparse_tflite, x_test[0], runs=latency_runs)["median_ms"]
-    )
-    rounds["dense, XNNPACK off"].append(
-        median_latency_without_xnnpack(dense_tflite, x_test[0], latency_runs)
-    )
-latency_ms = {name: statistics.median(values) for name, values in rounds.items()}
-dense_latency_ms = latency_ms["dense"]
-sparse_latency_ms = latency_ms["sparse"]
-no_xnnpack_latency_ms = latency_ms["dense, XNNPACK off"]
-show_table(
-    ["model", "median of round medians (ms)", "round medians (ms)", "vs dense"],
-    [
-        [
-            name,
-            f"{latency_ms[name]:.4f}",
-            ", ".join(f"{v:.4f}" for v in values),
-            f"{latency_ms[name] / dense_latency_ms:.2f}x",
-        ]
-        for name, values in rounds.items()
-    ],
+without_xnnpack = Interpreter(
+    model_content=dense_tflite,
+    num_threads=1,
+    experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+)
+latency = compare_latency(
+    {"dense": dense_tflite, "sparse": sparse_tflite, "no_xnnpack": without_xnnpack},
+    sample=x_test[0],
+    runs_per_round=latency_runs,
+    budget_s=latency_budget_s,
+)
+dense_latency_ms = latency["dense"]["median_ms"]
+dense_latency_ms_samples = latency["dense"]["rounds_ms"]
+sparse_latency_ms = latency["sparse"]["median_ms"]
+sparse_latency_ms_samples = latency["sparse"]["rounds_ms"]
+no_xnnpack_latency_ms = latency["no_xnnpack"]["median_ms"]
+no_xnnpack_latency_ms_samples = latency["no_xnnpack"]["rounds_ms"]
+show_latency(
+    latency,
+    baseline="dense",
+    labels={"dense": "dense", "sparse": "sparse", "no_xnnpack": "dense, XNNPACK off"},
 )
 
 # %% [markdown]
@@ -506,7 +484,7 @@ axes[0].set_title("File size")
 axes[0].legend()
 axes[1].bar(
     ["dense", "sparse", "dense,\nXNNPACK off"],
-    [latency_ms["dense"], latency_ms["sparse"], latency_ms["dense, XNNPACK off"]],
+    [dense_latency_ms, sparse_latency_ms, no_xnnpack_latency_ms],
     color=["#1f77b4", "#ff7f0e", "#b0b0b0"],
 )
 axes[1].set_ylabel("ms (median, 1 thread)")

@@ -64,11 +64,11 @@ train_samples = 60000  # size of the training subset (60000: all of Fashion-MNIS
 batch_size = 128
 initial_sparsity = 0.50
 final_sparsity = 0.80
-latency_runs = 1000
+latency_budget_s = 60  # seconds at most for timing the three models against each other
 
 # %% [markdown]
 # The next cell defines the measuring helpers this tutorial uses: `file_size` and
-# `zipped_size` for files on disk, `tflite_accuracy`, `tflite_latency` and
+# `zipped_size` for files on disk, `tflite_accuracy`, `compare_latency` and
 # `tflite_runtime_memory` for models run by the LiteRT interpreter, `sparsity` to count zero
 # weights, and `show_table` to print results. Every tutorial in this series measures with the
 # same code, so their numbers compare.
@@ -375,35 +375,39 @@ show_table(
 #
 # ## Measure latency
 #
-# Does a model with mostly zero weights run faster? The next cell times `invoke()` on one thread with a
-# single image, after a few warm-up runs, and report the median of `latency_runs` runs along
-# with the 10th and 90th percentiles.
+# Does a model with mostly zero weights run faster? Timing one model and then the next would let
+# a busy moment of the machine fall on one of them only, so the next cell times the three
+# together: in each round, 50 single-image `invoke()` calls of each model on one thread, in an
+# order that changes from round to round, keeping each model's median. Rounds go on until the
+# comparison is clear (at most `latency_budget_s` seconds), and the table shows each model's
+# median of the round medians, the spread of its rounds, and its ratio to the baseline with a
+# 99% bootstrap interval over the rounds.
 
 # %%
-latency = {
-    name: tflite_latency(path, sample=x_test[0], runs=latency_runs)
-    for name, path in [
-        ("baseline, float", baseline_tflite),
-        ("pruned, float", pruned_tflite),
-        ("pruned + quantized", pruned_quantized_tflite),
-    ]
-}
-baseline_latency_ms = latency["baseline, float"]["median_ms"]
-pruned_latency_ms = latency["pruned, float"]["median_ms"]
-pruned_quantized_latency_ms = latency["pruned + quantized"]["median_ms"]
+latency = compare_latency(
+    {
+        "baseline": baseline_tflite,
+        "pruned": pruned_tflite,
+        "pruned_quantized": pruned_quantized_tflite,
+    },
+    sample=x_test[0],
+    budget_s=latency_budget_s,
+)
+baseline_latency_ms = latency["baseline"]["median_ms"]
+baseline_latency_ms_samples = latency["baseline"]["rounds_ms"]
+pruned_latency_ms = latency["pruned"]["median_ms"]
+pruned_latency_ms_samples = latency["pruned"]["rounds_ms"]
+pruned_quantized_latency_ms = latency["pruned_quantized"]["median_ms"]
+pruned_quantized_latency_ms_samples = latency["pruned_quantized"]["rounds_ms"]
 
-show_table(
-    ["model", "median ms", "p10 ms", "p90 ms", "median vs baseline"],
-    [
-        [
-            name,
-            f"{r['median_ms']:.4f}",
-            f"{r['p10_ms']:.4f}",
-            f"{r['p90_ms']:.4f}",
-            f"{r['median_ms'] / baseline_latency_ms:.2f}x",
-        ]
-        for name, r in latency.items()
-    ],
+show_latency(
+    latency,
+    baseline="baseline",
+    labels={
+        "baseline": "baseline, float",
+        "pruned": "pruned, float",
+        "pruned_quantized": "pruned + quantized",
+    },
 )
 
 # %% [markdown]
