@@ -1,5 +1,6 @@
 """The TFMOT contributors' guide as a checklist: every component a new technique must bring,
-decided from its files, its committed full-profile results and its rendered overview.
+decided from its files, its committed full-profile results (which must hold every claim) and its
+rendered overview.
 
 Each check is registered with its title and returns (passed, reason); the reasons say what is
 missing and what to do, so the checklist doubles as a to-do list for a technique author.
@@ -8,15 +9,25 @@ missing and what to do, so the checklist doubles as a to-do list for a technique
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import ClaimStatus, Marker, NotebookEntry, ResultRow, ResultsFile, Role, Technique
+from ..model import (
+    ClaimOutcome,
+    ClaimStatus,
+    Marker,
+    NotebookEntry,
+    ResultRow,
+    ResultsFile,
+    Role,
+    Technique,
+)
 from ..registry import Registry
 
 Outcome = tuple[bool, str]
 _PTQ = re.compile(r"int8|ptq|post[- ]training", re.IGNORECASE)
+_NOT_HOLDING = (ClaimStatus.FAIL, ClaimStatus.INCONCLUSIVE)  # what a published claim may not be
 
 
 @dataclass(frozen=True)
@@ -62,15 +73,27 @@ def _notebook_passes(evidence: Evidence, role: Role, what: str) -> Outcome:
             return False, f"{stem} has no full-profile result: run it with --profile full"
         if not entry.ok:
             return False, f"{stem} failed in its last full run: {entry.error}"
-    stems = {s for s, _ in entries}
-    failed = [
-        c.id
-        for c in evidence.results.claims
-        if c.status == ClaimStatus.FAIL and c.notebook in stems
-    ]
+    failed = _not_holding(evidence, {s for s, _ in entries})
     if failed:
-        return False, f"claims fail: {', '.join(failed)}"
+        return False, f"claims do not hold: {', '.join(c.id for c in failed)}"
     return True, f"{', '.join(s for s, _ in entries)}: {what}"
+
+
+def _not_holding(evidence: Evidence, stems: Collection[str]) -> list[ClaimOutcome]:
+    """The claims of notebooks `stems` that failed or were left open in the full results."""
+    return [c for c in evidence.results.claims if c.status in _NOT_HOLDING and c.notebook in stems]
+
+
+def _verdict(outcome: ClaimOutcome) -> str:
+    """`notebook/claim status: why`, in the words of the outcome."""
+    if outcome.reason:
+        why = outcome.reason
+    else:
+        measured = "not measured" if outcome.measured is None else f"measured {outcome.measured:g}"
+        if outcome.interval:
+            measured += f" ({', '.join(f'{v:g}' for v in outcome.interval)})"
+        why = f"{measured}, needs {outcome.op} {outcome.threshold:g}"
+    return f"{outcome.notebook}/{outcome.id} {outcome.status}: {why}"
 
 
 @check("overview", "overview page complete")
@@ -94,6 +117,21 @@ def _tutorial(evidence: Evidence) -> Outcome:
 @check("guide", "comprehensive guide present")
 def _guide(evidence: Evidence) -> Outcome:
     return _notebook_passes(evidence, Role.GUIDE, "runs and its checks hold")
+
+
+@check("claims", "every notebook ran and its claims hold")
+def _claims(evidence: Evidence) -> Outcome:
+    stems = evidence.technique.notebooks
+    failed = [
+        f"{stem} failed in its last full run: {entry.error}"
+        for stem in stems
+        if (entry := evidence.results.entry(stem)) is not None and not entry.ok
+    ]
+    failed += [_verdict(c) for c in _not_holding(evidence, stems)]
+    if failed:
+        return False, "; ".join(failed)
+    held = [c for c in evidence.results.claims if c.status == ClaimStatus.PASS]
+    return True, f"{len(held)} claims pass, none fails or is inconclusive"
 
 
 @check("three-models", "results across at least three models")

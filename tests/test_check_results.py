@@ -1,0 +1,120 @@
+"""`check-technique` on the committed results: every notebook ran and every claim holds.
+
+The results are recorded as a run records them, with the digest the run's cache computes, but
+without executing the notebooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from tutorial_gen.config import load_technique
+from tutorial_gen.fileio import dump_json
+from tutorial_gen.model import ClaimStatus, NotebookEntry, Profile, Project, RunStatus
+from tutorial_gen.run.cache import run_inputs
+from tutorial_gen.run.store import read_results, record, results_path
+from tutorial_gen.verbs import check_technique
+
+CLAIMS = "every notebook ran and its claims hold"
+
+
+def record_full(folder: Path, project: Project, **metrics: dict[str, Any]) -> None:
+    """Record full results of the sources as they are, each notebook's metrics those of the
+    fixture's committed results updated with `metrics[stem]`."""
+    technique = load_technique(folder)
+    path = results_path(technique, Profile.FULL)
+    committed = read_results(path)
+    assert committed is not None
+    entries = {
+        stem: NotebookEntry(
+            project.relpath(notebook.script),
+            RunStatus.OK,
+            1.0,
+            {**(committed.entry(stem).metrics or {}), **metrics.get(stem, {})},
+            inputs=run_inputs(technique, notebook, project, Profile.FULL)[1],
+            parameters={"recorded": True},
+            finished="2026-01-01T00:00:00",
+        )
+        for stem, notebook in technique.notebooks.items()
+    }
+    record(technique, project, Profile.FULL, path, entries)
+
+
+def rewrite_results(folder: Path, change) -> None:
+    """Replace the committed results by `change(results)`, as a hand edit or a bad merge would."""
+    path = results_path(load_technique(folder), Profile.FULL)
+    path.write_text(dump_json(change(read_results(path)).to_json()), encoding="utf-8")
+
+
+def checklist(folder: Path, project: Project) -> dict[str, tuple[bool, str]]:
+    return {
+        name: (ok, reason) for name, ok, reason in check_technique(load_technique(folder), project)
+    }
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def claim_on_the_sweep(tiny: Path) -> None:
+    """A metric and a claim for the results notebook, which the fixture does not claim on."""
+    with (tiny / "sweep.py").open("a", encoding="utf-8") as script:
+        script.write('\n# %%\nbest_accuracy = max(row["accuracy"] for row in results_rows)\n')
+    rows = 'results_rows = "one row per (model, start)"\n'
+    edit(tiny / "technique.toml", rows, f'{rows}best_accuracy = "the best accuracy"\n')
+    with (tiny / "technique.toml").open("a", encoding="utf-8") as toml:
+        toml.write(
+            '\n[[claims]]\nid = "best"\nnotebook = "sweep"\nphrase = "Squares and cubes"\n'
+            'expr = "best_accuracy"\nop = ">="\nthreshold = 0.9\n'
+        )
+
+
+def test_a_failing_claim_of_the_results_notebook_fails(project, tiny):
+    claim_on_the_sweep(tiny)
+    record_full(tiny, project, sweep={"best_accuracy": 0.8})
+    outcome = checklist(tiny, project)
+    assert outcome[CLAIMS] == (False, "sweep/best fail: measured 0.8, needs >= 0.9")
+
+
+def test_an_inconclusive_claim_fails(project, tiny):
+    record_full(tiny, project)
+
+    def inconclusive(results):
+        claims = tuple(
+            dataclasses.replace(c, status=ClaimStatus.INCONCLUSIVE, interval=[3.5, 4.5])
+            if c.id == "four-x"
+            else c
+            for c in results.claims
+        )
+        return dataclasses.replace(results, claims=claims)
+
+    rewrite_results(tiny, inconclusive)
+    outcome = checklist(tiny, project)
+    assert outcome[CLAIMS] == (
+        False,
+        "tiny/four-x inconclusive: measured 4 (3.5, 4.5), needs >= 4",
+    )
+    assert outcome["end-to-end tutorial present and passing"] == (
+        False,
+        "claims do not hold: four-x",
+    )
+
+
+def test_a_results_notebook_that_failed_fails(project, tiny):
+    record_full(tiny, project)
+    failed = {"status": RunStatus.ERROR, "metrics": None, "error": "sweep.py:9: ValueError"}
+    rewrite_results(
+        tiny,
+        lambda r: dataclasses.replace(
+            r,
+            notebooks={**r.notebooks, "sweep": dataclasses.replace(r.notebooks["sweep"], **failed)},
+        ),
+    )
+    assert checklist(tiny, project)[CLAIMS] == (
+        False,
+        "sweep failed in its last full run: sweep.py:9: ValueError",
+    )
