@@ -1,4 +1,5 @@
-"""`check-technique` on the committed results: every notebook ran and every claim holds.
+"""`check-technique` on the committed results: every claim holds, and the results are of the
+sources as they are (the run's cache digest).
 
 The results are recorded as a run records them, with the digest the run's cache computes, but
 without executing the notebooks.
@@ -10,14 +11,20 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tutorial_gen.cli import main
 from tutorial_gen.config import load_technique
 from tutorial_gen.fileio import dump_json
-from tutorial_gen.model import ClaimStatus, NotebookEntry, Profile, Project, RunStatus
+from tutorial_gen.model import ClaimStatus, NotebookEntry, Profile, Project, RunRequest, RunStatus
 from tutorial_gen.run.cache import run_inputs
 from tutorial_gen.run.store import read_results, record, results_path
+from tutorial_gen.run.suite import run_technique
 from tutorial_gen.verbs import check_technique
 
 CLAIMS = "every notebook ran and its claims hold"
+CURRENT = "full results current with the sources"
+RERUN = "rerun `tutorial-gen run --profile full notebooks/tiny`"
 
 
 def record_full(folder: Path, project: Project, **metrics: dict[str, Any]) -> None:
@@ -73,11 +80,18 @@ def claim_on_the_sweep(tiny: Path) -> None:
         )
 
 
+def test_results_of_the_sources_as_they_are_pass(project, tiny):
+    record_full(tiny, project)
+    outcome = checklist(tiny, project)
+    assert outcome[CLAIMS][0] and outcome[CURRENT][0], outcome
+
+
 def test_a_failing_claim_of_the_results_notebook_fails(project, tiny):
     claim_on_the_sweep(tiny)
     record_full(tiny, project, sweep={"best_accuracy": 0.8})
     outcome = checklist(tiny, project)
     assert outcome[CLAIMS] == (False, "sweep/best fail: measured 0.8, needs >= 0.9")
+    assert outcome[CURRENT][0], outcome  # only the claim is wrong
 
 
 def test_an_inconclusive_claim_fails(project, tiny):
@@ -118,3 +132,61 @@ def test_a_results_notebook_that_failed_fails(project, tiny):
         False,
         "sweep failed in its last full run: sweep.py:9: ValueError",
     )
+
+
+@pytest.mark.parametrize(
+    ("changed", "old", "new", "stale"),
+    [
+        ("tiny/tiny.py", 'print(f"growth {growth}")', 'print(f"growth: {growth}")', "tiny"),
+        ("_snippets/helpers.py", "return a / b", "return float(a) / b", "tiny"),
+        (
+            "tiny/technique.toml",
+            "starts = [2]\n",
+            "starts = [2]\n[notebooks.profiles.full]\nstarts = [2, 3, 4]\n",
+            "sweep",
+        ),
+    ],
+    ids=["script", "snippet", "parameters"],
+)
+def test_results_older_than_their_sources_fail(project, tiny, changed, old, new, stale):
+    record_full(tiny, project)
+    edit(tiny.parent / changed, old, new)
+    ok, reason = checklist(tiny, project)[CURRENT]
+    assert not ok
+    assert reason == (
+        f"stale: {stale}: changed since their full run (script, snippets, parameters, metrics, "
+        f"installed packages or datasets); {RERUN}"
+    )
+
+
+def test_results_decided_with_other_claims_fail(project, tiny):
+    record_full(tiny, project)
+    edit(tiny / "technique.toml", 'op = ">="\nthreshold = 4\n', 'op = ">="\nthreshold = 5\n')
+    assert checklist(tiny, project)[CURRENT] == (
+        False,
+        f"stale: claims four-x: recorded otherwise than technique.toml decides them; {RERUN}",
+    )
+
+
+def test_a_notebook_without_full_results_fails(project, tiny):
+    record_full(tiny, project)
+    rewrite_results(tiny, lambda r: dataclasses.replace(r, notebooks={"tiny": r.notebooks["tiny"]}))
+    ok, reason = checklist(tiny, project)[CURRENT]
+    assert not ok and reason.startswith("stale: sweep: no full results;"), reason
+
+
+def test_a_full_run_records_what_the_check_expects(project, tiny, tmp_path):
+    report = run_technique(
+        load_technique(tiny), project, RunRequest(profile=Profile.FULL, build_dir=tmp_path / "b")
+    )
+    assert report.ok, [str(r.error) for r in report.runs]
+    assert checklist(tiny, project)[CURRENT] == (True, "all 2 notebooks and their claims")
+
+
+def test_check_technique_prints_the_stale_notebook(repo, project, tiny, monkeypatch, capsys):
+    record_full(tiny, project)
+    edit(tiny / "tiny.py", 'print(f"growth {growth}")', 'print(f"growth: {growth}")')
+    monkeypatch.chdir(repo)
+    assert main(["check-technique", "notebooks/tiny"]) == 1
+    out = capsys.readouterr().out
+    assert "  ✗ full results current with the sources: stale: tiny: changed since" in out

@@ -1,6 +1,6 @@
 """The TFMOT contributors' guide as a checklist: every component a new technique must bring,
-decided from its files, its committed full-profile results (which must hold every claim) and its
-rendered overview.
+decided from its files, its committed full-profile results (which must hold every claim and still
+describe the sources) and its rendered overview.
 
 Each check is registered with its title and returns (passed, reason); the reasons say what is
 missing and what to do, so the checklist doubles as a to-do list for a technique author.
@@ -9,8 +9,8 @@ missing and what to do, so the checklist doubles as a to-do list for a technique
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import (
@@ -18,12 +18,14 @@ from ..model import (
     ClaimStatus,
     Marker,
     NotebookEntry,
+    Profile,
     ResultRow,
     ResultsFile,
     Role,
     Technique,
 )
 from ..registry import Registry
+from .claims import check_all
 
 Outcome = tuple[bool, str]
 _PTQ = re.compile(r"int8|ptq|post[- ]training", re.IGNORECASE)
@@ -33,13 +35,18 @@ _NOT_HOLDING = (ClaimStatus.FAIL, ClaimStatus.INCONCLUSIVE)  # what a published 
 @dataclass(frozen=True)
 class Evidence:
     """What the checks look at: the technique, its full-profile results, its overview as it
-    renders now (or why it does not render), and which generated overview files are stale."""
+    renders now (or why it does not render), which generated overview files are stale, each
+    notebook's cache digest as a full run would compute it now (or why it cannot be computed),
+    and the technique's folder as a command names it."""
 
     technique: Technique
     results: ResultsFile
     overview: str | None
     overview_error: str | None = None
     stale: tuple[Path, ...] = ()
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    unbuilt: Mapping[str, str] = field(default_factory=dict)
+    folder: str = "PATH"
 
     def entries(self, role: Role) -> list[tuple[str, NotebookEntry | None]]:
         return [(n.stem, self.results.entry(n.stem)) for n in self.technique.with_role(role)]
@@ -132,6 +139,47 @@ def _claims(evidence: Evidence) -> Outcome:
         return False, "; ".join(failed)
     held = [c for c in evidence.results.claims if c.status == ClaimStatus.PASS]
     return True, f"{len(held)} claims pass, none fails or is inconclusive"
+
+
+def _stale_notebooks(evidence: Evidence) -> dict[str, list[str]]:
+    """{why: notebooks} of the notebooks whose full results are not of their sources as they are."""
+    stale: dict[str, list[str]] = {}
+    for stem in evidence.technique.notebooks:
+        entry = evidence.results.entry(stem)
+        if stem in evidence.unbuilt:
+            why = f"cannot be built ({evidence.unbuilt[stem]})"
+        elif entry is None:
+            why = "no full results"
+        elif entry.inputs is None:
+            why = "results recorded without the digest of their inputs"
+        elif entry.inputs != evidence.inputs.get(stem):
+            why = (
+                "changed since their full run (script, snippets, parameters, metrics, "
+                "installed packages or datasets)"
+            )
+        else:
+            continue
+        stale.setdefault(why, []).append(stem)
+    return stale
+
+
+@check("current", "full results current with the sources")
+def _current(evidence: Evidence) -> Outcome:
+    """Each notebook's stored digest is the one a full run's cache computes now, and its claims
+    are decided as technique.toml's claims decide them now."""
+    stale = [f"{', '.join(s)}: {why}" for why, s in _stale_notebooks(evidence).items()]
+    now = check_all(evidence.technique.claims, evidence.results.metrics_by_notebook(), Profile.FULL)
+    recorded = {c.id: c for c in evidence.results.claims}
+    claims = [c.id for c in now if recorded.pop(c.id, None) != c] + sorted(recorded)
+    if claims:
+        stale.append(
+            f"claims {', '.join(claims)}: recorded otherwise than technique.toml decides them"
+        )
+    if stale:
+        return False, (
+            f"stale: {'; '.join(stale)}; rerun `tutorial-gen run --profile full {evidence.folder}`"
+        )
+    return True, f"all {len(evidence.technique.notebooks)} notebooks and their claims"
 
 
 @check("three-models", "results across at least three models")
