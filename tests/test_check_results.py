@@ -1,5 +1,5 @@
-"""`check-technique` on the committed results: every claim holds, and the results are of the
-sources as they are (the run's cache digest).
+"""`check-technique` on the committed results: every claim holds, the results are of the sources
+as they are (the run's cache digest), and lint finds nothing.
 
 The results are recorded as a run records them, with the digest the run's cache computes, but
 without executing the notebooks.
@@ -24,6 +24,7 @@ from tutorial_gen.verbs import check_technique
 
 CLAIMS = "every notebook ran and its claims hold"
 CURRENT = "full results current with the sources"
+LINT = "lint clean"
 RERUN = "rerun `tutorial-gen run --profile full notebooks/tiny`"
 
 
@@ -83,7 +84,7 @@ def claim_on_the_sweep(tiny: Path) -> None:
 def test_results_of_the_sources_as_they_are_pass(project, tiny):
     record_full(tiny, project)
     outcome = checklist(tiny, project)
-    assert outcome[CLAIMS][0] and outcome[CURRENT][0], outcome
+    assert all(outcome[item][0] for item in (CLAIMS, CURRENT, LINT)), outcome
 
 
 def test_a_failing_claim_of_the_results_notebook_fails(project, tiny):
@@ -91,7 +92,7 @@ def test_a_failing_claim_of_the_results_notebook_fails(project, tiny):
     record_full(tiny, project, sweep={"best_accuracy": 0.8})
     outcome = checklist(tiny, project)
     assert outcome[CLAIMS] == (False, "sweep/best fail: measured 0.8, needs >= 0.9")
-    assert outcome[CURRENT][0], outcome  # only the claim is wrong
+    assert outcome[CURRENT][0] and outcome[LINT][0], outcome  # only the claim is wrong
 
 
 def test_an_inconclusive_claim_fails(project, tiny):
@@ -173,6 +174,21 @@ def test_a_notebook_without_full_results_fails(project, tiny):
     rewrite_results(tiny, lambda r: dataclasses.replace(r, notebooks={"tiny": r.notebooks["tiny"]}))
     ok, reason = checklist(tiny, project)[CURRENT]
     assert not ok and reason.startswith("stale: sweep: no full results;"), reason
+
+
+def test_a_lint_finding_fails(project, tiny):
+    script = tiny / "sweep.py"
+    script.write_text(
+        script.read_text(encoding="utf-8") + "\n# %% [markdown]\n# TODO(tutorial-gen) explain\n",
+        encoding="utf-8",
+    )
+    line = len(script.read_text(encoding="utf-8").splitlines())
+    record_full(tiny, project)
+    outcome = checklist(tiny, project)
+    ok, reason = outcome[LINT]
+    assert not ok
+    assert reason.startswith(f"1 lint finding, the first {script}:{line}: placeholder "), reason
+    assert outcome[CURRENT][0], outcome  # fresh: only lint finds something
 
 
 def test_a_full_run_records_what_the_check_expects(project, tiny, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import TutorialGenError
-from .lint import RULES, lint_document, load_document
+from .lint import RULES, lint_document, lint_paths, load_document
 from .model import Profile, Project, ResultsFile, Technique
 from .publish.render import render, render_files
 from .run.cache import run_inputs
@@ -28,6 +28,7 @@ def check_technique(technique: Technique, project: Project) -> list[tuple[str, b
     sources = {
         "inputs": inputs,
         "unbuilt": unbuilt,
+        "findings": _findings(technique, project),
         "folder": project.relpath(technique.folder),
     }
     try:
@@ -53,6 +54,14 @@ def _current_inputs(
         except TutorialGenError as error:
             unbuilt[stem] = str(error)
     return inputs, unbuilt
+
+
+def _findings(technique: Technique, project: Project) -> tuple[str, ...]:
+    """The lint findings on a technique's notebooks and technique.toml, as `lint` prints them."""
+    try:
+        return tuple(str(f) for f in lint_paths([technique.folder], project))
+    except TutorialGenError as error:  # a script lint cannot read: the first thing to fix
+        return (str(error),)
 
 
 def offline_needs(pairs: list[tuple[Technique, list[str] | None]], project: Project) -> list[str]:

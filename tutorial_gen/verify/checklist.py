@@ -1,6 +1,6 @@
 """The TFMOT contributors' guide as a checklist: every component a new technique must bring,
 decided from its files, its committed full-profile results (which must hold every claim and still
-describe the sources) and its rendered overview.
+describe the sources), its lint findings and its rendered overview.
 
 Each check is registered with its title and returns (passed, reason); the reasons say what is
 missing and what to do, so the checklist doubles as a to-do list for a technique author.
@@ -37,7 +37,7 @@ class Evidence:
     """What the checks look at: the technique, its full-profile results, its overview as it
     renders now (or why it does not render), which generated overview files are stale, each
     notebook's cache digest as a full run would compute it now (or why it cannot be computed),
-    and the technique's folder as a command names it."""
+    the lint findings on the technique, and the technique's folder as a command names it."""
 
     technique: Technique
     results: ResultsFile
@@ -46,6 +46,7 @@ class Evidence:
     stale: tuple[Path, ...] = ()
     inputs: Mapping[str, str] = field(default_factory=dict)
     unbuilt: Mapping[str, str] = field(default_factory=dict)
+    findings: tuple[str, ...] = ()
     folder: str = "PATH"
 
     def entries(self, role: Role) -> list[tuple[str, NotebookEntry | None]]:
@@ -238,6 +239,17 @@ def _references(evidence: Evidence) -> Outcome:
     if any(Marker.PLACEHOLDER in str(value) for ref in refs for value in ref.values()):
         return False, f"references still hold {Marker.PLACEHOLDER} places"
     return True, "; ".join(str(r.get("title")) for r in refs)
+
+
+@check("lint", "lint clean")
+def _lint(evidence: Evidence) -> Outcome:
+    if evidence.findings:
+        count = len(evidence.findings)
+        return False, (
+            f"{count} lint finding{'s' if count > 1 else ''}, the first {evidence.findings[0]}: "
+            f"run `tutorial-gen lint {evidence.folder}`"
+        )
+    return True, "no finding in the notebooks or technique.toml"
 
 
 def run_checklist(evidence: Evidence) -> list[tuple[str, bool, str]]:
