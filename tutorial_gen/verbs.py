@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import TutorialGenError
-from .lint import RULES, lint_document, load_document
+from .lint import RULES, lint_document, lint_paths, load_document
 from .model import Profile, Project, ResultsFile, Technique
 from .publish.render import render, render_files
+from .run.cache import run_inputs
 from .run.store import load_results, read_results, results_path
 from .verify.checklist import Evidence, run_checklist
 
@@ -23,15 +24,44 @@ def check_technique(technique: Technique, project: Project) -> list[tuple[str, b
     """The contributors' checklist of one technique: (component, present, reason)."""
     path = results_path(technique, Profile.FULL)
     results = read_results(path) or ResultsFile(technique.slug, Profile.FULL)
+    inputs, unbuilt = _current_inputs(technique, project)
+    sources = {
+        "inputs": inputs,
+        "unbuilt": unbuilt,
+        "findings": _findings(technique, project),
+        "folder": project.relpath(technique.folder),
+    }
     try:
         files = render_files(technique, project, results)
     except TutorialGenError as error:
-        return run_checklist(Evidence(technique, results, None, error.message))
+        return run_checklist(Evidence(technique, results, None, error.message, **sources))
     stale = tuple(
         p for p, text in files.items() if not p.is_file() or p.read_text(encoding="utf-8") != text
     )
     overview = files[technique.folder / "overview.md"]
-    return run_checklist(Evidence(technique, results, overview, stale=stale))
+    return run_checklist(Evidence(technique, results, overview, stale=stale, **sources))
+
+
+def _current_inputs(
+    technique: Technique, project: Project
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each notebook's digest as a full run's cache computes it now; and, for a notebook that
+    cannot be built, why."""
+    inputs, unbuilt = {}, {}
+    for stem, notebook in technique.notebooks.items():
+        try:
+            inputs[stem] = run_inputs(technique, notebook, project, Profile.FULL)[1]
+        except TutorialGenError as error:
+            unbuilt[stem] = str(error)
+    return inputs, unbuilt
+
+
+def _findings(technique: Technique, project: Project) -> tuple[str, ...]:
+    """The lint findings on a technique's notebooks and technique.toml, as `lint` prints them."""
+    try:
+        return tuple(str(f) for f in lint_paths([technique.folder], project))
+    except TutorialGenError as error:  # a script lint cannot read: the first thing to fix
+        return (str(error),)
 
 
 def offline_needs(pairs: list[tuple[Technique, list[str] | None]], project: Project) -> list[str]:

@@ -5,7 +5,8 @@ inlined snippets and the install cell, read as Python syntax trees, so that comm
 and formatting do not count, while IPython's shell and magic lines count as written), its
 parameters and profile, the metrics it reports, the installed versions of the distributions it
 imports, the dataset files it reads, and the tool's version. The digest is stored with each
-notebook's results; a later run with the same digest reuses those results.
+notebook's results; a later run with the same digest reuses those results, and `check-technique`
+compares it with the committed results to tell whether they still describe the sources.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..build import IPYTHON_LINE, BuiltNotebook, ipython_to_python
-from ..model import Claim
+from ..model import Claim, Notebook, Project, RunRequest, Technique
+from .execute import build_for_run
 from .harvest import HARVEST_SOURCE, PRELUDE_SOURCE, has_shell_lines
+from .seeds import decided_claims, seeds_for
 
 
 def _fashion_mnist_files() -> list[Path]:
@@ -108,3 +111,30 @@ def inputs_digest(
         inputs["decided"] = [[c.expr, c.op, c.threshold] for c in claims]
     text = json.dumps(inputs, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def run_inputs(
+    technique: Technique,
+    notebook: Notebook,
+    project: Project,
+    profile: str,
+    overrides: Mapping[str, Any] | None = None,
+    clean_env: bool = False,
+    seeds: int | None = None,
+) -> tuple[BuiltNotebook, str]:
+    """The notebook a run of `notebook` in `profile` executes, and the digest its result is
+    cached under: the profile's parameters with `overrides` over them, the seeds it covers
+    (`seeds`, else the notebook's own count) and the claims it decides."""
+    built = build_for_run(technique, notebook, project)
+    parameters = {**notebook.parameters(profile), **(overrides or {})}
+    request = RunRequest(profile=profile, overrides=dict(overrides or {}), seeds=seeds)
+    digest = inputs_digest(
+        built,
+        profile,
+        parameters,
+        list(notebook.metrics),
+        clean_env,
+        seeds=seeds_for(technique, notebook, request),
+        claims=decided_claims(technique, notebook, profile),
+    )
+    return built, digest

@@ -35,14 +35,13 @@ from ..model import (
     Technique,
 )
 from ..verify.claims import check_all
-from .cache import inputs_digest
-from .execute import NotebookRun, build_for_run, launch_kernel, run_notebook
+from .cache import run_inputs
+from .execute import NotebookRun, launch_kernel, run_notebook
 from .kernel import KernelLaunch
 from .lifetime import die_with_parent, sweep_stale
 from .plan import Job, plan, shard
 from .preflight import parameter_names, preflight
 from .progress import ProgressEvent, ProgressHook
-from .seeds import decided_claims, seeds_for
 from .stamp import environment_stamp
 from .store import read_results, record, results_path, results_under
 
@@ -304,19 +303,17 @@ def _check_cache(
     """Preflight and build every job; record the cache hits, return the misses."""
     pending: list[Pending] = []
     for job in jobs:
-        built = build_for_run(job.technique, job.notebook, project)  # first: names syntax errors
-        preflight(job.technique, job.notebook, request.profile)
         overrides = {k: v for k, v in request.overrides.items() if k in accepted[job.label]}
-        parameters = {**job.notebook.parameters(request.profile), **overrides}
-        digest = inputs_digest(
-            built,
+        built, digest = run_inputs(  # first: names syntax errors
+            job.technique,
+            job.notebook,
+            project,
             request.profile,
-            parameters,
-            list(job.notebook.metrics),
+            overrides,
             request.clean_env,
-            seeds=seeds_for(job.technique, job.notebook, request),
-            claims=decided_claims(job.technique, job.notebook, request.profile),
+            request.seeds,
         )
+        preflight(job.technique, job.notebook, request.profile)
         assert request.build_dir is not None
         hit = None if request.force else _cached(job, digest, request, request.build_dir)
         if hit:

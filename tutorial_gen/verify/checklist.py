@@ -1,5 +1,6 @@
 """The TFMOT contributors' guide as a checklist: every component a new technique must bring,
-decided from its files, its committed full-profile results and its rendered overview.
+decided from its files, its committed full-profile results (which must hold every claim and still
+describe the sources), its lint findings and its rendered overview.
 
 Each check is registered with its title and returns (passed, reason); the reasons say what is
 missing and what to do, so the checklist doubles as a to-do list for a technique author.
@@ -8,27 +9,45 @@ missing and what to do, so the checklist doubles as a to-do list for a technique
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import ClaimStatus, Marker, NotebookEntry, ResultRow, ResultsFile, Role, Technique
+from ..model import (
+    ClaimOutcome,
+    ClaimStatus,
+    Marker,
+    NotebookEntry,
+    Profile,
+    ResultRow,
+    ResultsFile,
+    Role,
+    Technique,
+)
 from ..registry import Registry
+from .claims import check_all
 
 Outcome = tuple[bool, str]
 _PTQ = re.compile(r"int8|ptq|post[- ]training", re.IGNORECASE)
+_NOT_HOLDING = (ClaimStatus.FAIL, ClaimStatus.INCONCLUSIVE)  # what a published claim may not be
 
 
 @dataclass(frozen=True)
 class Evidence:
     """What the checks look at: the technique, its full-profile results, its overview as it
-    renders now (or why it does not render), and which generated overview files are stale."""
+    renders now (or why it does not render), which generated overview files are stale, each
+    notebook's cache digest as a full run would compute it now (or why it cannot be computed),
+    the lint findings on the technique, and the technique's folder as a command names it."""
 
     technique: Technique
     results: ResultsFile
     overview: str | None
     overview_error: str | None = None
     stale: tuple[Path, ...] = ()
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    unbuilt: Mapping[str, str] = field(default_factory=dict)
+    findings: tuple[str, ...] = ()
+    folder: str = "PATH"
 
     def entries(self, role: Role) -> list[tuple[str, NotebookEntry | None]]:
         return [(n.stem, self.results.entry(n.stem)) for n in self.technique.with_role(role)]
@@ -62,15 +81,27 @@ def _notebook_passes(evidence: Evidence, role: Role, what: str) -> Outcome:
             return False, f"{stem} has no full-profile result: run it with --profile full"
         if not entry.ok:
             return False, f"{stem} failed in its last full run: {entry.error}"
-    stems = {s for s, _ in entries}
-    failed = [
-        c.id
-        for c in evidence.results.claims
-        if c.status == ClaimStatus.FAIL and c.notebook in stems
-    ]
+    failed = _not_holding(evidence, {s for s, _ in entries})
     if failed:
-        return False, f"claims fail: {', '.join(failed)}"
+        return False, f"claims do not hold: {', '.join(c.id for c in failed)}"
     return True, f"{', '.join(s for s, _ in entries)}: {what}"
+
+
+def _not_holding(evidence: Evidence, stems: Collection[str]) -> list[ClaimOutcome]:
+    """The claims of notebooks `stems` that failed or were left open in the full results."""
+    return [c for c in evidence.results.claims if c.status in _NOT_HOLDING and c.notebook in stems]
+
+
+def _verdict(outcome: ClaimOutcome) -> str:
+    """`notebook/claim status: why`, in the words of the outcome."""
+    if outcome.reason:
+        why = outcome.reason
+    else:
+        measured = "not measured" if outcome.measured is None else f"measured {outcome.measured:g}"
+        if outcome.interval:
+            measured += f" ({', '.join(f'{v:g}' for v in outcome.interval)})"
+        why = f"{measured}, needs {outcome.op} {outcome.threshold:g}"
+    return f"{outcome.notebook}/{outcome.id} {outcome.status}: {why}"
 
 
 @check("overview", "overview page complete")
@@ -94,6 +125,62 @@ def _tutorial(evidence: Evidence) -> Outcome:
 @check("guide", "comprehensive guide present")
 def _guide(evidence: Evidence) -> Outcome:
     return _notebook_passes(evidence, Role.GUIDE, "runs and its checks hold")
+
+
+@check("claims", "every notebook ran and its claims hold")
+def _claims(evidence: Evidence) -> Outcome:
+    stems = evidence.technique.notebooks
+    failed = [
+        f"{stem} failed in its last full run: {entry.error}"
+        for stem in stems
+        if (entry := evidence.results.entry(stem)) is not None and not entry.ok
+    ]
+    failed += [_verdict(c) for c in _not_holding(evidence, stems)]
+    if failed:
+        return False, "; ".join(failed)
+    held = [c for c in evidence.results.claims if c.status == ClaimStatus.PASS]
+    return True, f"{len(held)} claims pass, none fails or is inconclusive"
+
+
+def _stale_notebooks(evidence: Evidence) -> dict[str, list[str]]:
+    """{why: notebooks} of the notebooks whose full results are not of their sources as they are."""
+    stale: dict[str, list[str]] = {}
+    for stem in evidence.technique.notebooks:
+        entry = evidence.results.entry(stem)
+        if stem in evidence.unbuilt:
+            why = f"cannot be built ({evidence.unbuilt[stem]})"
+        elif entry is None:
+            why = "no full results"
+        elif entry.inputs is None:
+            why = "results recorded without the digest of their inputs"
+        elif entry.inputs != evidence.inputs.get(stem):
+            why = (
+                "changed since their full run (script, snippets, parameters, seeds, metrics, "
+                "claims decided, installed packages or datasets)"
+            )
+        else:
+            continue
+        stale.setdefault(why, []).append(stem)
+    return stale
+
+
+@check("current", "full results current with the sources")
+def _current(evidence: Evidence) -> Outcome:
+    """Each notebook's stored digest is the one a full run's cache computes now, and its claims
+    are decided as technique.toml's claims decide them now."""
+    stale = [f"{', '.join(s)}: {why}" for why, s in _stale_notebooks(evidence).items()]
+    now = check_all(evidence.technique.claims, evidence.results.metrics_by_notebook(), Profile.FULL)
+    recorded = {c.id: c for c in evidence.results.claims}
+    claims = [c.id for c in now if recorded.pop(c.id, None) != c] + sorted(recorded)
+    if claims:
+        stale.append(
+            f"claims {', '.join(claims)}: recorded otherwise than technique.toml decides them"
+        )
+    if stale:
+        return False, (
+            f"stale: {'; '.join(stale)}; rerun `tutorial-gen run --profile full {evidence.folder}`"
+        )
+    return True, f"all {len(evidence.technique.notebooks)} notebooks and their claims"
 
 
 @check("three-models", "results across at least three models")
@@ -152,6 +239,17 @@ def _references(evidence: Evidence) -> Outcome:
     if any(Marker.PLACEHOLDER in str(value) for ref in refs for value in ref.values()):
         return False, f"references still hold {Marker.PLACEHOLDER} places"
     return True, "; ".join(str(r.get("title")) for r in refs)
+
+
+@check("lint", "lint clean")
+def _lint(evidence: Evidence) -> Outcome:
+    if evidence.findings:
+        count = len(evidence.findings)
+        return False, (
+            f"{count} lint finding{'s' if count > 1 else ''}, the first {evidence.findings[0]}: "
+            f"run `tutorial-gen lint {evidence.folder}`"
+        )
+    return True, "no finding in the notebooks or technique.toml"
 
 
 def run_checklist(evidence: Evidence) -> list[tuple[str, bool, str]]:
