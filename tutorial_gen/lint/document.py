@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..build import ipython_to_python
 from ..build.script import IPythonCommand, ipython_commands
-from ..model import Claim, Tag, Technique
+from ..model import Claim, Notebook, Tag, Technique
 
 # The TensorFlow docs' marker of a cell their notebook tooling does not execute.
 NO_EXECUTE = re.compile(r"^\s*#\s*docs_infra:\s*no_execute\b", re.MULTILINE)
@@ -90,6 +90,7 @@ class Document:
     technique: Technique | None = None
     role: str | None = None
     claims: list[Claim] = field(default_factory=list)
+    notebook: Notebook | None = None  # its entry in technique.toml
 
     @property
     def code(self) -> list[Cell]:
