@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_gen.config import load_project, load_technique
+from tutorial_gen.config import line_of, load_project, load_technique
 from tutorial_gen.errors import ConfigError
 
 
@@ -44,6 +44,24 @@ def test_unknown_comparator(tiny):
     _edit(tiny / "technique.toml", 'op = ">="', 'op = "=>"')
     with pytest.raises(ConfigError, match="unknown comparator"):
         load_technique(tiny)
+
+
+@pytest.mark.parametrize("threshold", ["4", "4.0"])
+def test_equality_takes_a_whole_number(tiny, threshold):
+    _edit(
+        tiny / "technique.toml", 'op = ">="\nthreshold = 4', f'op = "=="\nthreshold = {threshold}'
+    )
+    [claim] = [c for c in load_technique(tiny).claims if c.id == "four-x"]
+    assert (claim.op, claim.threshold) == ("==", 4)
+
+
+@pytest.mark.parametrize("op", ["==", "!="])
+def test_equality_refuses_a_fraction(tiny, op):
+    _edit(tiny / "technique.toml", 'op = ">="\nthreshold = 4', f'op = "{op}"\nthreshold = 4.5')
+    with pytest.raises(ConfigError, match=f"{op} compares exactly, for counts") as error:
+        load_technique(tiny)
+    assert "whole number, not 4.5" in error.value.message
+    assert error.value.line == line_of(tiny / "technique.toml", "four-x")
 
 
 def test_invalid_toml_reports_its_line(tiny):

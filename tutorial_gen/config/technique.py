@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ConfigError, did_you_mean
 from ..model import DEFAULT_CELL_TIMEOUT, Claim, Notebook, Profile, Project, Role, Technique
-from ..verify.expressions import COMPARATORS, metric_names
+from ..verify.expressions import COMPARATORS, EXACT, metric_names
 from .toml import (
     line_of,
     load_toml,
@@ -215,6 +215,14 @@ def parse_claim(entry: Any, index: int, notebooks: dict[str, Notebook], path: Pa
     threshold = entry.get("threshold")
     if not isinstance(threshold, int | float) or isinstance(threshold, bool):
         raise ConfigError(f"claim '{claim_id}': threshold must be a number", path=path, line=line)
+    if op in EXACT and not float(threshold).is_integer():
+        raise ConfigError(
+            f"claim '{claim_id}': {op} compares exactly, for counts: its threshold must be a "
+            f"whole number, not {threshold}",
+            path=path,
+            line=line,
+            hint="compare a measured fraction with >= or <=, or a distance with abs(a - b) <=",
+        )
     profiles = entry.get("profiles", list(PROFILES))
     if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
         raise ConfigError(
