@@ -64,6 +64,27 @@ def test_equality_refuses_a_fraction(tiny, op):
     assert error.value.line == line_of(tiny / "technique.toml", "four-x")
 
 
+def test_technique_calls_name_the_calls_that_apply_the_technique(tiny):
+    assert load_technique(tiny).technique_calls == ()
+    _edit(tiny / "technique.toml", 'descriptor = "', 'technique_calls = ["square"]\ndescriptor = "')
+    assert load_technique(tiny).technique_calls == ("square",)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"square"', "'technique_calls' must be an array of names, not str 'square'"),
+        ('["lowrank.factorize"]', "'lowrank.factorize' is not the name of a function"),
+        ("[3]", "3 is not the name of a function or attribute"),
+    ],
+)
+def test_technique_calls_are_names(tiny, value, message):
+    _edit(tiny / "technique.toml", 'descriptor = "', f'technique_calls = {value}\ndescriptor = "')
+    with pytest.raises(ConfigError) as error:
+        load_technique(tiny)
+    assert message in error.value.message and error.value.line == 3
+
+
 def test_invalid_toml_reports_its_line(tiny):
     _edit(tiny / "technique.toml", 'name = "Squaring"', 'name = "Squaring')
     with pytest.raises(ConfigError) as error:

@@ -23,7 +23,7 @@ from .toml import (
 )
 
 TECHNIQUE_KEYS = {"technique", "notebooks", "claims", "overview"}
-HEADER_KEYS = {"name", "descriptor"}
+HEADER_KEYS = {"name", "descriptor", "technique_calls"}
 NOTEBOOK_KEYS = {"script", "role", "profiles", "metrics", "cell_timeout"}
 CLAIM_KEYS = {
     "id",
@@ -116,7 +116,25 @@ def load_technique(folder: Path) -> Technique:
         notebooks=notebooks,
         claims=tuple(claims),
         overview=overview,
+        technique_calls=_technique_calls(header, path),
     )
+
+
+def _technique_calls(header: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """`[technique] technique_calls`: the names of the calls that apply the technique."""
+    calls = require_type(
+        header.get("technique_calls", []), list, "an array of names", path, "technique_calls"
+    )
+    for name in calls:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(
+                f"[technique] technique_calls: {name!r} is not the name of a function or attribute",
+                path=path,
+                line=line_of(path, "technique_calls"),
+                hint='name the call by its last part: "factorize_dense" for '
+                "lowrank.factorize_dense(model)",
+            )
+    return tuple(calls)
 
 
 def _notebook(entry: dict[str, Any], where: str, folder: Path, path: Path) -> Notebook:

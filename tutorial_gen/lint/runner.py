@@ -16,7 +16,7 @@ from ..build.foreign import read_notebook
 from ..config import load_technique
 from ..model import Project
 from ..selection import select
-from .document import Cell, Document
+from .document import Cell, Document, snippet_calls
 from .registry import Finding, Hit, Rule
 from .rules import RULES
 
@@ -81,6 +81,7 @@ def load_document(path: Path, project: Project) -> Document:
         notebook.role if notebook else None,
         [c for c in technique.claims if c.notebook == path.stem] if technique else [],
         notebook,
+        snippet_calls(project.snippets_dir),
     )
 
 
