@@ -70,6 +70,14 @@ def test_pass_and_fail_follow_the_comparator():
     assert check(claim(op="<", threshold=3), {"a": 9, "b": 3}, "full").status == "fail"
 
 
+def test_equality_compares_counts_exactly():
+    assert check(claim("a", "==", 16), {"a": 16}, "full").status == "pass"
+    assert check(claim("a", "==", 16), {"a": 16.0}, "full").status == "pass"
+    assert check(claim("a", "==", 16), {"a": 15.999999}, "full").status == "fail"
+    assert check(claim("a - b", "!=", 0), {"a": 3, "b": 3}, "full").status == "fail"
+    assert check(claim("a - b", "!=", 0), {"a": 3, "b": 2}, "full").status == "pass"
+
+
 def test_declared_unverified_claim_never_passes():
     result = check(claim(unverified="needs a phone"), {"a": 9, "b": 3}, "full")
     assert result.status == "unverified"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_gen.config import load_project, load_technique
+from tutorial_gen.config import line_of, load_project, load_technique
 from tutorial_gen.errors import ConfigError
 
 
@@ -44,6 +44,45 @@ def test_unknown_comparator(tiny):
     _edit(tiny / "technique.toml", 'op = ">="', 'op = "=>"')
     with pytest.raises(ConfigError, match="unknown comparator"):
         load_technique(tiny)
+
+
+@pytest.mark.parametrize("threshold", ["4", "4.0"])
+def test_equality_takes_a_whole_number(tiny, threshold):
+    _edit(
+        tiny / "technique.toml", 'op = ">="\nthreshold = 4', f'op = "=="\nthreshold = {threshold}'
+    )
+    [claim] = [c for c in load_technique(tiny).claims if c.id == "four-x"]
+    assert (claim.op, claim.threshold) == ("==", 4)
+
+
+@pytest.mark.parametrize("op", ["==", "!="])
+def test_equality_refuses_a_fraction(tiny, op):
+    _edit(tiny / "technique.toml", 'op = ">="\nthreshold = 4', f'op = "{op}"\nthreshold = 4.5')
+    with pytest.raises(ConfigError, match=f"{op} compares exactly, for counts") as error:
+        load_technique(tiny)
+    assert "whole number, not 4.5" in error.value.message
+    assert error.value.line == line_of(tiny / "technique.toml", "four-x")
+
+
+def test_technique_calls_name_the_calls_that_apply_the_technique(tiny):
+    assert load_technique(tiny).technique_calls == ()
+    _edit(tiny / "technique.toml", 'descriptor = "', 'technique_calls = ["square"]\ndescriptor = "')
+    assert load_technique(tiny).technique_calls == ("square",)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"square"', "'technique_calls' must be an array of names, not str 'square'"),
+        ('["lowrank.factorize"]', "'lowrank.factorize' is not the name of a function"),
+        ("[3]", "3 is not the name of a function or attribute"),
+    ],
+)
+def test_technique_calls_are_names(tiny, value, message):
+    _edit(tiny / "technique.toml", 'descriptor = "', f'technique_calls = {value}\ndescriptor = "')
+    with pytest.raises(ConfigError) as error:
+        load_technique(tiny)
+    assert message in error.value.message and error.value.line == 3
 
 
 def test_invalid_toml_reports_its_line(tiny):

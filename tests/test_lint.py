@@ -463,7 +463,8 @@ def test_clean_notebook_passes(project, tmp_path, rule, cells):
 
 
 def test_every_rule_has_a_defect_and_a_clean_case():
-    on_scripts_only = {"journey"}  # needs the role in technique.toml: tested on scripts below
+    # they need technique.toml: tested on scripts, below and in test_lint_rules.py
+    on_scripts_only = {"journey", "profile-parameter", "unassigned-metric", "claim-phrase"}
     assert {r for r, _ in DEFECTS.values()} == set(RULES) - on_scripts_only
     assert {r for r, _ in CLEAN.values()} == set(RULES) - on_scripts_only
 
@@ -569,7 +570,9 @@ EXPORT = "\n# %%\nconverter = tf.lite.TFLiteConverter.from_keras_model(pruned)\n
 MEASURE = "\n# %%\nsize = zipped_size(path)\n"
 
 
-def _tutorial(repo: Path, body: str, role: str = "tutorial") -> tuple[Path, Project]:
+def _tutorial(
+    repo: Path, body: str, role: str = "tutorial", header: str = ""
+) -> tuple[Path, Project]:
     pyproject = repo / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text(encoding="utf-8").replace('"numpy==2.4.6"', TF_PINS), encoding="utf-8"
@@ -577,7 +580,7 @@ def _tutorial(repo: Path, body: str, role: str = "tutorial") -> tuple[Path, Proj
     folder = repo / "notebooks" / "demo"
     folder.mkdir()
     (folder / "technique.toml").write_text(
-        f'[technique]\nname = "Demo"\ndescriptor = "demo"\n\n'
+        f'[technique]\nname = "Demo"\ndescriptor = "demo"\n{header}\n'
         f'[[notebooks]]\nscript = "demo.py"\nrole = "{role}"\n',
         encoding="utf-8",
     )
@@ -585,8 +588,8 @@ def _tutorial(repo: Path, body: str, role: str = "tutorial") -> tuple[Path, Proj
     return folder / "demo.py", load_project(repo)
 
 
-def _journey(repo: Path, body: str, role: str = "tutorial") -> list[str]:
-    script, project = _tutorial(repo, body, role)
+def _journey(repo: Path, body: str, role: str = "tutorial", header: str = "") -> list[str]:
+    script, project = _tutorial(repo, body, role, header)
     return [f.message for f in lint_paths([script], project)]
 
 
@@ -616,6 +619,70 @@ def test_a_missing_journey_step_is_named(repo, body, missing):
     messages = _journey(repo, body)
     assert len(messages) == len(missing)
     assert all(m.startswith(p) for m, p in zip(messages, missing, strict=True)), messages
+
+
+LOWRANK = "\n# %%\nlowrank = factorize_dense(baseline, rank=8)\nlowrank.fit(x, y)\n"
+
+
+def test_a_technique_of_its_own_is_applied_by_the_calls_technique_toml_names(repo):
+    body = HEAD + BASELINE + LOWRANK + EVALUATE + EXPORT + MEASURE
+    declared = 'technique_calls = ["factorize_dense"]\n'
+    assert _journey(repo, body, header=declared) == []
+
+
+def test_a_technique_of_its_own_is_no_step_unless_declared(repo):
+    script, project = _tutorial(repo, HEAD + BASELINE + LOWRANK + EVALUATE + EXPORT + MEASURE)
+    [finding] = lint_paths([script], project)
+    assert finding.message.startswith("no technique step: nothing calls tfmot")
+    assert 'technique_calls = ["factorize_dense"]' in finding.hint
+
+
+# Snippets of the fixture project whose helpers export and measure: ours, and one whose helpers
+# reach the converter and the file's size only through other functions of theirs.
+NESTED = """
+import os
+
+
+def to_tflite(model):
+    return _convert(model)
+
+
+def _convert(model):
+    return TFLiteConverter(model).convert()
+
+
+def measure_tflite(model, *rest):
+    return {"size": _weigh(model)}
+
+
+def _weigh(path):
+    return os.path.getsize(path)
+"""
+SNIPPETS = {
+    "ours": {
+        name: (ROOT / "notebooks" / "_snippets" / f"{name}.py").read_text(encoding="utf-8")
+        for name in ("measure", "convert")
+    },
+    "nested": {"shipping": NESTED},
+}
+THROUGH_HELPERS = (
+    "\n# %%\ntflite_model = to_tflite(pruned)\n"
+    '\n# %%\nmeasured = measure_tflite(tflite_model, x, y, folder, "pruned.tflite")\n'
+)
+
+
+@pytest.mark.parametrize("snippets", SNIPPETS.values(), ids=SNIPPETS.keys())
+def test_the_snippets_helpers_export_and_measure(repo, snippets):
+    body = HEAD + BASELINE + PRUNE + EVALUATE + THROUGH_HELPERS
+    script, project = _tutorial(repo, body)
+    messages = [f.message for f in lint_paths([script], project)]
+    assert [m.split(" (")[0] for m in messages] == [
+        "no export",
+        "no measurement of the exported file",
+    ]
+    for name, text in snippets.items():
+        (repo / "notebooks" / "_snippets" / f"{name}.py").write_text(text, encoding="utf-8")
+    assert lint_paths([script], project) == []
 
 
 @pytest.mark.parametrize(

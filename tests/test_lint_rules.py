@@ -10,7 +10,10 @@ from test_lint import _insert, code, foreign, md, of
 
 from tutorial_gen.build import ipython_to_python
 from tutorial_gen.build.script import ipython_commands
+from tutorial_gen.config import load_technique
+from tutorial_gen.errors import ConfigError
 from tutorial_gen.lint import Cell, Document, lint_document, lint_paths
+from tutorial_gen.run.preflight import preflight
 
 
 def _messages(project, tmp_path: Path, rule: str, *cells) -> list[str]:
@@ -150,6 +153,114 @@ def test_a_claim_in_the_sentence_backs_a_qualitative_claim(project, tiny):
     [finding] = of(lint_paths([tiny / "tiny.py"], project), "qualitative-claim")
     assert finding.line == line + 1
     assert "no claim of technique.toml measures" in finding.message
+
+
+# --------------------------------------------------------------------------- technique.toml
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    """Replace `old` once; return the line where `new` starts."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return text[: text.index(old)].count("\n") + 1
+
+
+def _declared(project, tiny, stem: str = "tiny") -> list[tuple[str, int, str]]:
+    rules = {"profile-parameter", "unassigned-metric", "claim-phrase", "placeholder"}
+    findings = lint_paths([tiny / f"{stem}.py"], project)
+    toml = (tiny / "technique.toml").resolve()
+    assert all(f.path == toml and f.cell is None for f in findings if f.rule in rules)
+    return [(f.rule, f.line, f.message) for f in findings if f.rule in rules]
+
+
+def test_lint_lists_every_declaration_the_script_does_not_bear_out(project, tiny):
+    toml = tiny / "technique.toml"
+    typo = _edit(toml, "start = 3", 'strat = 3\nfail_att = "cell"')
+    growth = 'growth = "squared over start"'
+    shrink = _edit(toml, growth, f'{growth}\nshrink = "x"') + 1
+    # the first line naming `growth` is tiny's: sweep's own declaration is the one sweep lacks
+    sweep = _edit(toml, 'results_rows = "one row', 'growth = "never set"\nresults_rows = "one row')
+    phone = _edit(toml, 'id = "phone"', 'id = "phone"')
+    _edit(toml, 'phrase = "squares numbers"', 'phrase = "Squares numbers"')
+    assert _declared(project, tiny) == [
+        (
+            "profile-parameter",
+            typo,
+            "profile 'smoke' sets 'strat', which the parameters cell of tiny.py does not define "
+            "(did you mean 'start'?)",
+        ),
+        (
+            "profile-parameter",
+            typo + 1,
+            "profile 'smoke' sets 'fail_att', which the parameters cell of tiny.py does not "
+            "define (did you mean 'fail_at'?)",
+        ),
+        (
+            "unassigned-metric",
+            shrink,
+            "metric 'shrink' is declared for tiny.py, but the script never assigns it",
+        ),
+        (
+            "claim-phrase",
+            phone,
+            "claim 'phone': the phrase \"Squares numbers\" appears in the prose of tiny.py only "
+            'as "squares numbers": the case differs',
+        ),
+    ]
+    [(rule, line, message)] = _declared(project, tiny, "sweep")
+    assert (rule, line) == ("unassigned-metric", sweep) and message.startswith("metric 'growth'")
+
+
+def test_preflight_refuses_the_first_problem_lint_lists(project, tiny):
+    _edit(tiny / "technique.toml", 'phrase = "squares numbers"', 'phrase = "cubes numbers"')
+    [(rule, line, message)] = _declared(project, tiny)
+    technique = load_technique(tiny)
+    with pytest.raises(ConfigError) as refused:
+        preflight(technique, technique.notebooks["tiny"], "full")
+    assert (refused.value.line, refused.value.message) == (line, message)
+    assert rule == "claim-phrase" and message.endswith("does not appear in the prose of tiny.py")
+
+
+def test_a_profile_without_a_parameters_cell_points_at_the_profile(project, tiny):
+    _edit(tiny / "tiny.py", '# %% tags=["parameters"]', "# %%")
+    [(rule, line, message)] = _declared(project, tiny)
+    lines = (tiny / "technique.toml").read_text(encoding="utf-8").splitlines()
+    assert rule == "profile-parameter" and lines[line - 1] == "[notebooks.profiles.smoke]"
+    assert message.endswith("but the script has no cell tagged 'parameters'")
+
+
+def test_placeholders_left_in_technique_toml_are_named_once_each(project, tiny):
+    toml = tiny / "technique.toml"
+    summary = _edit(toml, 'summary = "Squaring', 'summary = "TODO(tutorial-gen): what. Squaring')
+    reference = '[[overview.references]]\ntitle = "TODO(tutorial-gen): paper title"\n'
+    first = _edit(
+        toml,
+        "[[overview.references]]",
+        f"{reference}\n{reference}\n# TODO(tutorial-gen): a comment\n[[overview.references]]",
+    )
+    findings = [(f.rule, f.line, f.message) for f in lint_paths([tiny], project)]  # both notebooks
+    assert findings == [
+        (
+            "placeholder",
+            summary,
+            "unfilled place in overview.summary: TODO(tutorial-gen): what. Squaring multiplies a number by itself.",
+        ),
+        (
+            "placeholder",
+            first + 1,
+            "unfilled place in overview.references[0].title: TODO(tutorial-gen): paper title",
+        ),
+        (
+            "placeholder",
+            first + 4,
+            "unfilled place in overview.references[1].title: TODO(tutorial-gen): paper title",
+        ),
+    ]
+    assert str(lint_paths([tiny], project)[0]).endswith(
+        f"technique.toml:{summary}: placeholder unfilled place in overview.summary: "
+        "TODO(tutorial-gen): what. Squaring multiplies a number by itself. (fill in or remove)"
+    )
 
 
 # --------------------------------------------------------------------------- speed

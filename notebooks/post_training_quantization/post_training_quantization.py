@@ -314,7 +314,7 @@ plt.show()
 # rounds that take turns between them, each round keeping every model's median of 50 `invoke()`
 # calls, until the comparison is clear or `latency_budget_s` seconds have passed. The table gives
 # each model's median of the round medians and the spread of its rounds; the last column is its
-# latency relative to the float model, with a 99% bootstrap interval over the rounds (below 1 is
+# latency relative to the float model, with a bootstrap confidence interval over the rounds (below 1 is
 # faster).
 
 # %%

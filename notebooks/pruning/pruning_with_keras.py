@@ -381,7 +381,7 @@ show_table(
 # order that changes from round to round, keeping each model's median. Rounds go on until the
 # comparison is clear (at most `latency_budget_s` seconds), and the table shows each model's
 # median of the round medians, the spread of its rounds, and its ratio to the baseline with a
-# 99% bootstrap interval over the rounds.
+# bootstrap confidence interval over the rounds.
 
 # %%
 latency = compare_latency(

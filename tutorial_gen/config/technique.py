@@ -20,7 +20,7 @@ from ..model import (
     Role,
     Technique,
 )
-from ..verify.expressions import COMPARATORS, metric_names
+from ..verify.expressions import COMPARATORS, EXACT, metric_names
 from .toml import (
     line_of,
     load_toml,
@@ -32,7 +32,7 @@ from .toml import (
 )
 
 TECHNIQUE_KEYS = {"technique", "notebooks", "claims", "overview"}
-HEADER_KEYS = {"name", "descriptor"}
+HEADER_KEYS = {"name", "descriptor", "technique_calls"}
 NOTEBOOK_KEYS = {"script", "role", "profiles", "metrics", "cell_timeout"}
 CLAIM_KEYS = {
     "id",
@@ -128,7 +128,25 @@ def load_technique(folder: Path) -> Technique:
         notebooks=notebooks,
         claims=tuple(claims),
         overview=overview,
+        technique_calls=_technique_calls(header, path),
     )
+
+
+def _technique_calls(header: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """`[technique] technique_calls`: the names of the calls that apply the technique."""
+    calls = require_type(
+        header.get("technique_calls", []), list, "an array of names", path, "technique_calls"
+    )
+    for name in calls:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(
+                f"[technique] technique_calls: {name!r} is not the name of a function or attribute",
+                path=path,
+                line=line_of(path, "technique_calls"),
+                hint='name the call by its last part: "factorize_dense" for '
+                "lowrank.factorize_dense(model)",
+            )
+    return tuple(calls)
 
 
 def _notebook(entry: dict[str, Any], where: str, folder: Path, path: Path) -> Notebook:
@@ -235,6 +253,14 @@ def parse_claim(entry: Any, index: int, notebooks: dict[str, Notebook], path: Pa
     threshold = entry.get("threshold")
     if not isinstance(threshold, int | float) or isinstance(threshold, bool):
         raise ConfigError(f"claim '{claim_id}': threshold must be a number", path=path, line=line)
+    if op in EXACT and not float(threshold).is_integer():
+        raise ConfigError(
+            f"claim '{claim_id}': {op} compares exactly, for counts: its threshold must be a "
+            f"whole number, not {threshold}",
+            path=path,
+            line=line,
+            hint="compare a measured fraction with >= or <=, or a distance with abs(a - b) <=",
+        )
     profiles = entry.get("profiles", list(PROFILES))
     if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
         raise ConfigError(

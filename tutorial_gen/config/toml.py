@@ -25,8 +25,9 @@ def load_toml(path: Path) -> dict[str, Any]:
         ) from error
 
 
-def line_of(path: Path, needle: str) -> int | None:
-    """The first line of `path` that mentions `needle` as a key, header or string."""
+def line_of(path: Path, needle: str, start: int = 1) -> int | None:
+    """The first line of `path` (from line `start` on) that mentions `needle` as a key, header
+    or string."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -37,7 +38,7 @@ def line_of(path: Path, needle: str) -> int | None:
         re.compile(rf"[\"']{re.escape(needle)}[\"']"),
     ]
     for pattern in patterns:
-        for number, line in enumerate(lines, start=1):
+        for number, line in enumerate(lines[start - 1 :], start=start):
             if pattern.search(line):
                 return number
     return None

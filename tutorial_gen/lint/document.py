@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import ast
 import bisect
+import contextlib
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..build import ipython_to_python
 from ..build.script import IPythonCommand, ipython_commands
-from ..model import Claim, Tag, Technique
+from ..model import Claim, Notebook, Tag, Technique
 
 # The TensorFlow docs' marker of a cell their notebook tooling does not execute.
 NO_EXECUTE = re.compile(r"^\s*#\s*docs_infra:\s*no_execute\b", re.MULTILINE)
@@ -90,6 +91,10 @@ class Document:
     technique: Technique | None = None
     role: str | None = None
     claims: list[Claim] = field(default_factory=list)
+    notebook: Notebook | None = None  # its entry in technique.toml
+    # {function of the project's snippets: what it calls, also through the snippet functions it
+    # calls}: a call of `to_tflite` stands for the converter calls in its body
+    helpers: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def code(self) -> list[Cell]:
@@ -114,12 +119,7 @@ class Document:
     def calls(self) -> list[Found]:
         """The calls the notebook makes as it runs, in order. A call to a function the notebook
         defines also stands for the calls in that function's body, so a helper hides no `fit`."""
-        bodies = {
-            node.name: [dotted(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)]
-            for cell in self.code
-            for node in cell.nodes()
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
+        bodies = function_calls(node for cell in self.code for node in cell.nodes())
         calls = sorted(
             (
                 (cell.index, node.lineno, node.col_offset, cell, dotted(node.func))
@@ -216,6 +216,43 @@ def _bound(node: ast.AST) -> Iterator[tuple[str, str | ast.expr | None]]:
         yield from ((a.arg, None) for a in ast.walk(node.args) if isinstance(a, ast.arg))
         if not isinstance(node, ast.Lambda):
             yield node.name, None
+
+
+def function_calls(nodes: Iterable[ast.AST]) -> dict[str, list[str]]:
+    """{name of each function among `nodes`: the calls in its body, as `a.b.c`}."""
+    return {
+        node.name: [dotted(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)]
+        for node in nodes
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def snippet_calls(folder: Path) -> dict[str, frozenset[str]]:
+    """{function the snippets in `folder` define: what it calls, directly or through the other
+    snippet functions it calls}. A snippet that cannot be read is left to `build` to report."""
+    texts = []
+    for path in sorted(folder.glob("*.py")):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            texts.append(path.read_text(encoding="utf-8"))
+    return _closure(tuple(texts))
+
+
+@functools.lru_cache(maxsize=8)
+def _closure(texts: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    direct: dict[str, list[str]] = {}
+    for text in texts:
+        with contextlib.suppress(SyntaxError, ValueError):
+            direct |= function_calls(ast.parse(text).body)
+    reached = {}
+    for name in direct:
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            fresh = set(direct.get(pending.pop(), ())) - seen
+            seen |= fresh
+            pending += fresh
+        reached[name] = frozenset(seen)
+    return reached
 
 
 def dotted(node: ast.expr) -> str:

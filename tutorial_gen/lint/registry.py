@@ -13,12 +13,15 @@ from .document import Cell, Document
 
 @dataclass(frozen=True)
 class Hit:
-    """What a rule reports: a cell, the line inside it (from 1), and specifics when it has them."""
+    """What a rule reports: a cell, the line inside it (from 1), and specifics when it has them.
+    A hit about another file than the notebook (its technique.toml) has that `path` and a line
+    of it, and no cell."""
 
-    cell: Cell
-    line: int = 1
+    cell: Cell | None
+    line: int | None = 1
     message: str | None = None
     hint: str | None = None
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ def rule(rule_id: str, message: str, hint: str) -> Callable:
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem found: the rule, what is wrong, where (script line, else cell), what to do."""
+    """One problem found: the rule, what is wrong, where (script line, else cell; a line of
+    technique.toml for what it declares), what to do."""
 
     rule: str
     message: str
@@ -59,5 +63,7 @@ class Finding:
         path = self.path
         with contextlib.suppress(ValueError, OSError):
             path = path.resolve().relative_to(Path.cwd().resolve())
-        where = self.line if self.line is not None else f"cell {self.cell}"
-        return f"{path}:{where}: {self.rule} {self.message} ({self.hint})"
+        where = f":{self.line}" if self.line is not None else ""
+        if self.line is None and self.cell is not None:
+            where = f":cell {self.cell}"
+        return f"{path}{where}: {self.rule} {self.message} ({self.hint})"

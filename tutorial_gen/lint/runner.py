@@ -16,8 +16,8 @@ from ..build.foreign import read_notebook
 from ..config import load_technique
 from ..model import Project
 from ..selection import select
-from .document import Cell, Document
-from .registry import Finding
+from .document import Cell, Document, snippet_calls
+from .registry import Finding, Hit, Rule
 from .rules import RULES
 
 
@@ -26,18 +26,21 @@ def lint_document(doc: Document, exclude: Collection[str] = frozenset()) -> list
     hits = [
         (hit, rule) for rule in RULES.values() if rule.id not in exclude for hit in rule.check(doc)
     ]
-    hits.sort(key=lambda pair: (pair[0].cell.index, pair[0].line))
-    return [
-        Finding(
-            rule.id,
-            hit.message or rule.message,
-            doc.path,
-            hit.cell.line + hit.line - 1 if hit.cell.line is not None else None,
-            hit.cell.index + 1,
-            hit.hint or rule.hint,
-        )
-        for hit, rule in hits
-    ]
+    # the notebook's findings in its order, then those in technique.toml in the file's
+    hits.sort(key=lambda pair: (*_order(pair[0]), pair[0].line or 0))
+    return [_finding(doc, hit, rule) for hit, rule in hits]
+
+
+def _order(hit: Hit) -> tuple[int, int]:
+    return (1, 0) if hit.cell is None else (0, hit.cell.index)
+
+
+def _finding(doc: Document, hit: Hit, rule: Rule) -> Finding:
+    message, hint = hit.message or rule.message, hit.hint or rule.hint
+    if hit.cell is None:  # a line of another file: technique.toml
+        return Finding(rule.id, message, hit.path or doc.path, hit.line, None, hint)
+    line = hit.cell.line + (hit.line or 1) - 1 if hit.cell.line is not None else None
+    return Finding(rule.id, message, doc.path, line, hit.cell.index + 1, hint)
 
 
 def lint_paths(
@@ -47,11 +50,12 @@ def lint_paths(
     RULES.check(exclude)
     selection = select(paths, project)
     sources = [*selection.scripts(), *(p.resolve() for p in selection.loose)]
-    return [
-        finding
-        for source in dict.fromkeys(sources)
-        for finding in lint_document(load_document(source, project), exclude)
-    ]
+    findings: list[Finding] = []
+    for source in dict.fromkeys(sources):
+        found = lint_document(load_document(source, project), exclude)
+        # a finding in technique.toml is one for all of its notebooks
+        findings += [f for f in found if f.cell is not None or f not in findings]
+    return findings
 
 
 def load_document(path: Path, project: Project) -> Document:
@@ -76,6 +80,8 @@ def load_document(path: Path, project: Project) -> Document:
         technique,
         notebook.role if notebook else None,
         [c for c in technique.claims if c.notebook == path.stem] if technique else [],
+        notebook,
+        snippet_calls(project.snippets_dir),
     )
 
 

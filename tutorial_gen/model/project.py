@@ -129,6 +129,8 @@ class Technique:
     claims: tuple[Claim, ...]
     overview: dict[str, Any]
     foreign: bool = False  # a notebook we did not write, run as it is (no technique.toml)
+    # the calls that apply the technique where it is no TFMOT call (`factorize_dense`)
+    technique_calls: tuple[str, ...] = ()
 
     def with_role(self, role: Role) -> list[Notebook]:
         """The notebooks of one role, in declaration order."""

@@ -22,8 +22,13 @@ for _symbol, _compare in (
     (">", operator.gt),
     ("<=", operator.le),
     ("<", operator.lt),
+    ("==", operator.eq),
+    ("!=", operator.ne),
 ):
     COMPARATORS.add(_symbol, _compare)
+# The comparators that compare exactly, for counts (layers, clusters, unique values): their
+# threshold is a whole number, and a measured 15.999 is not 16.
+EXACT = frozenset({"==", "!="})
 
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,

@@ -2,6 +2,6 @@
 `RULES` holds them in the order the README lists them."""
 
 from ..registry import RULES
-from . import files, links, prose, runtime, setup, training
+from . import declared, files, links, prose, runtime, setup, training
 
-__all__ = ["RULES", "files", "links", "prose", "runtime", "setup", "training"]
+__all__ = ["RULES", "declared", "files", "links", "prose", "runtime", "setup", "training"]

@@ -7,7 +7,10 @@ import bisect
 import functools
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+from ...config.toml import line_of, load_toml
 from ...model import Marker
 from ..document import Cell, Document
 from ..registry import Hit, rule
@@ -210,3 +213,38 @@ def _placeholder(doc: Document) -> Iterator[Hit]:
         for number, line in enumerate(cell.lines, start=1):
             if Marker.PLACEHOLDER in line:
                 yield Hit(cell, number, f"unfilled place: {line.strip().lstrip('#').strip()}")
+    if doc.technique and not doc.technique.foreign:
+        yield from _declared_placeholders(doc.technique.path)
+
+
+def _strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """(where, text) of every string in a parsed TOML value: `overview.references[0].title`."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{where}[{index}]")
+
+
+def _declared_placeholders(path: Path) -> Iterator[Hit]:
+    """The unfilled places of a technique.toml: a string value holding the scaffold's marker
+    (comments are no values). Each is found at the k-th line holding its text, for the k-th
+    value holding it; else at its key."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    seen: dict[str, int] = {}
+    for where, text in _strings(load_toml(path)):
+        if Marker.PLACEHOLDER not in text:
+            continue
+        part = next(t for t in text.splitlines() if Marker.PLACEHOLDER in t).strip()
+        holding = [
+            n
+            for n, line in enumerate(lines, start=1)
+            if part in line and not line.lstrip().startswith("#")
+        ]
+        index = seen[part] = seen.get(part, -1) + 1
+        key = re.sub(r"\[\d+\]", "", where).rsplit(".", 1)[-1]
+        line = holding[index] if index < len(holding) else line_of(path, key)
+        yield Hit(None, line, f"unfilled place in {where}: {part}", path=path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ...model import Role
 from ..document import Document, Found, run_time_nodes
@@ -34,11 +34,12 @@ def _seeds(doc: Document) -> Iterator[Hit]:
         yield Hit(start.cell, start.line, f"no {' or '.join(missing)} {where}: every run differs")
 
 
-_TECHNIQUE_CALLS = {"prune_low_magnitude", "quantize_model", "quantize_apply", "cluster_weights"}
+# The calls that apply TFMOT's techniques; a technique of another kind names its own in
+# technique.toml (`[technique] technique_calls`).
+_TFMOT_CALLS = {"prune_low_magnitude", "quantize_model", "quantize_apply", "cluster_weights"}
 _MEASURE_CALLS = {"zipped_size", "file_size", "getsize", "tflite_accuracy", "tflite_latency"}
 _MEASURE_CALLS |= {"tflite_runtime_memory"}
-_JOURNEY = {
-    "technique": lambda n: n.rsplit(".", 1)[-1] in _TECHNIQUE_CALLS,
+_JOURNEY: dict[str, Callable[[str], bool]] = {
     "baseline": lambda n: n.endswith(".fit"),
     "evaluation": lambda n: n.endswith(".evaluate") or "accuracy" in n.rsplit(".", 1)[-1],
     "export": lambda n: (
@@ -60,8 +61,19 @@ def _quantizing_conversion(node: ast.AST) -> bool:
     return any(isinstance(m, ast.Constant) and m.value != "float" for m in modes)
 
 
+def _technique_calls(doc: Document) -> tuple[str, ...]:
+    return doc.technique.technique_calls if doc.technique else ()
+
+
 def _journey_steps(doc: Document) -> dict[str, list[Found]]:
-    steps = {step: [c for c in doc.calls if test(c.name)] for step, test in _JOURNEY.items()}
+    """The calls that take each step: by their name, or as a function of the snippets whose
+    body takes it (`to_tflite` exports, `measure_tflite` measures)."""
+    applying = _TFMOT_CALLS | set(_technique_calls(doc))
+    tests = {"technique": lambda n: n.rsplit(".", 1)[-1] in applying, **_JOURNEY}
+    steps = {
+        step: [c for c in doc.calls if test(c.name) or any(map(test, doc.helpers.get(c.name, ())))]
+        for step, test in tests.items()
+    }
     for cell in doc.code:  # post-training quantization: converter.optimizations = [...]
         for node in run_time_nodes(cell.tree):
             if isinstance(node, ast.Assign) and any(
@@ -86,11 +98,17 @@ def _journey(doc: Document) -> Iterator[Hit]:
         return
     steps = _journey_steps(doc)
     if not steps["technique"]:
+        declared = _technique_calls(doc)
+        own = f"{', '.join(declared)} (technique_calls of technique.toml), " if declared else ""
         yield Hit(
             tensorflow.cell,
             tensorflow.line,
-            "no technique step: nothing calls tfmot "
+            f"no technique step: nothing calls {own}tfmot "
             "(prune_low_magnitude, quantize_model, ...) or sets converter.optimizations",
+            None
+            if declared
+            else "a technique that is no tfmot call names the calls that apply it in "
+            'technique.toml: [technique] technique_calls = ["factorize_dense"]',
         )
         return
     # the technique step that counts is the first after a baseline was trained (a notebook may
