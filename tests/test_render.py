@@ -58,6 +58,15 @@ def test_numbers_come_from_the_results(project, tiny):
     assert "Numbers grow 7.2x" in _overview(project, tiny)
 
 
+def test_numbers_measured_over_seeds_show_their_range(project, tiny):
+    results = tiny / "results" / "full.json"
+    data = json.loads(results.read_text(encoding="utf-8"))
+    data["claims"][0]["measured"] = 4.0
+    data["claims"][0]["per_seed"] = [3.9, 4.0, 4.2]
+    results.write_text(json.dumps(data), encoding="utf-8")
+    assert "Numbers grow 4.0x (3.9x–4.2x over 3 seeds)" in _overview(project, tiny)
+
+
 def test_a_missing_required_section_is_an_error(project, tiny):
     toml = tiny / "technique.toml"
     toml.write_text(

@@ -2,37 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..registry import Registry
 
 
+class Measured(float):
+    """A number measured over several seeds: its value (their median), with `seeds` holding each
+    seed's value. Arithmetic gives a plain float; the filters below show the range."""
+
+    seeds: tuple[float, ...] = ()
+
+    def __new__(cls, value: float, seeds: Sequence[float] = ()) -> Measured:
+        number = super().__new__(cls, value)
+        number.seeds = tuple(float(s) for s in seeds)
+        return number
+
+
+def _over_seeds(value: float, shown: Callable[[float], str]) -> str:
+    """`shown(value)`, followed by the range over the seeds where there are several."""
+    text = shown(value)
+    seeds = getattr(value, "seeds", ())
+    if len(seeds) > 1:
+        text += f" ({shown(min(seeds))}–{shown(max(seeds))} over {len(seeds)} seeds)"
+    return text
+
+
 def times(value: float | None, digits: int = 1) -> str:
-    """A ratio as `3.4x`."""
-    return "n/a" if value is None else f"{value:.{digits}f}x"
+    """A ratio as `3.4x` (`3.4x (3.3x–3.5x over 3 seeds)` for a value measured over seeds)."""
+    return "n/a" if value is None else _over_seeds(value, lambda v: f"{v:.{digits}f}x")
 
 
 def pct(value: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage, `0.8912` -> `89.12%`."""
-    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+    """A fraction as a percentage, `0.8912` -> `89.12%` (with the range over seeds, as `times`)."""
+    return "n/a" if value is None else _over_seeds(value, lambda v: f"{100 * v:.{digits}f}%")
 
 
-def size(value: float | None) -> str:
-    """Bytes in the unit a reader wants: `24.3 KB`, `1.46 MB` (powers of 1000, as the docs use)."""
-    if value is None:
-        return "n/a"
+def _size(value: float) -> str:
     for unit, scale in (("MB", 1e6), ("KB", 1e3)):
         if value >= scale:
             return f"{value / scale:.{2 if unit == 'MB' else 1}f} {unit}"
     return f"{int(value)} B"
 
 
+def size(value: float | None) -> str:
+    """Bytes in the unit a reader wants: `24.3 KB`, `1.46 MB` (powers of 1000, as the docs use),
+    with the range over seeds, as `times`."""
+    return "n/a" if value is None else _over_seeds(value, _size)
+
+
 def ms(value: float | None) -> str:
-    """Milliseconds with a sensible precision."""
+    """Milliseconds with a sensible precision (with the range over seeds, as `times`)."""
     if value is None:
         return "n/a"
-    return f"{value:.3f} ms" if value < 1 else f"{value:.2f} ms"
+    return _over_seeds(value, lambda v: f"{v:.3f} ms" if v < 1 else f"{v:.2f} ms")
 
 
 def down(value: float | None, digits: int = 0) -> str:

@@ -22,7 +22,7 @@ from ..config import line_of
 from ..errors import ConfigError, did_you_mean
 from ..fileio import sync_generated
 from ..model import Project, ResultRow, ResultsFile, Role, Technique
-from .formats import FILTERS, HYPERPARAMETER_FORMATS, ms, pct, size
+from .formats import FILTERS, HYPERPARAMETER_FORMATS, Measured, ms, pct, size
 from .plot import accuracy_vs_size_svg
 
 _PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
@@ -140,6 +140,14 @@ def _link_for(technique: Technique, project: Project, role: Role) -> dict[str, s
     return None
 
 
+def _quoted(claim: dict[str, Any]) -> dict[str, Any]:
+    """A claim outcome as the prose quotes it: `measured` carries the seeds' values, if several."""
+    seeds = claim.get("per_seed") or []
+    if claim.get("measured") is not None and len(seeds) > 1 and None not in seeds:
+        claim["measured"] = Measured(claim["measured"], seeds)
+    return claim
+
+
 def context(technique: Technique, project: Project, results: ResultsFile) -> dict[str, Any]:
     """Everything the overview template and the technique's prose may use: plain data and the
     documented helpers `claim(id)` and `metric(notebook, name)`."""
@@ -150,7 +158,7 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
                 path=technique.path,
                 line=line_of(technique.path, "overview"),
             )
-    claims = [c.to_json() for c in results.claims]
+    claims = [_quoted(c.to_json()) for c in results.claims]
     by_id = {c["id"]: c for c in claims}
 
     def claim(claim_id: str) -> dict[str, Any]:
@@ -168,6 +176,9 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
                 f"the overview quotes metric '{stem}.{name}', which has no value",
                 path=technique.path,
             )
+        seeds = [m.get(name) for m in (entry.seed_metrics or {}).values()] if entry else []
+        if len(seeds) > 1 and all(isinstance(v, int | float) for v in seeds):
+            return Measured(value, seeds)
         return value
 
     return {
