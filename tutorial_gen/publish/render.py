@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from ..build.links import colab_url
 from ..config import line_of
+from ..config.keys import OVERVIEW
 from ..errors import ConfigError, did_you_mean
 from ..fileio import sync_generated
 from ..model import Project, ResultRow, ResultsFile, Role, Technique
@@ -28,26 +29,8 @@ from .plot import accuracy_vs_size_svg
 _PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
 
 # Sections of the template a page cannot do without, and the optional ones (with their defaults).
-REQUIRED_OVERVIEW = (
-    "summary",
-    "pitch",
-    "api",
-    "support",
-    "results",
-    "examples",
-    "tips",
-    "references_summary",
-    "references",
-)
-OPTIONAL_OVERVIEW: dict[str, Any] = {
-    "production": "",
-    "guide": None,
-    "api_roadmap": [],
-    "support_roadmap": [],
-    "published_results": [],
-    "device_note": "",
-    "benefits": "",
-}
+REQUIRED_OVERVIEW = OVERVIEW.required()
+OPTIONAL_OVERVIEW: dict[str, Any] = OVERVIEW.defaults()
 
 
 def _row_sources(
