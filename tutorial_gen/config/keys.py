@@ -183,14 +183,14 @@ CLAIM = Table(
 
 LINK = Table(
     "overview.<link>",
-    "a link (`guide`, each of `examples`)",
+    "`[overview.guide]` and each of `examples`",
     "A page the overview links to.",
     keys=_required_strings(title="The link's text.", url="An http(s) address."),
 )
 
 RESULTS_ROW = Table(
     "overview.results.rows",
-    "each of `rows` in [[overview.results]]",
+    "each of `rows` in `[[overview.results]]`",
     "Where a results table's rows come from: every row of a list metric (`rows`), or one row "
     "built from scalar metrics, each key naming the metric that gives that column.",
     keys=(

@@ -46,6 +46,7 @@ KINDS: dict[str, Kind] = {
         "a non-empty string", "string", lambda v: isinstance(v, str) and bool(v.strip())
     ),
     "text": Kind("a string", "string", lambda v: isinstance(v, str)),
+    "texts": Kind("an array of strings", "array of strings", _strings),
     "prose": Kind("a string", "prose", lambda v: isinstance(v, str)),
     "prose list": Kind("an array of strings", "array of prose", _strings),
     "profiles": Kind('an array of profile names, such as ["full"]', "array of strings", _strings),
@@ -140,12 +141,9 @@ def validate(data: Any, table: Table, path: Path, where: str = "") -> dict[str, 
     for key in table.keys:
         if key.required and table.required_at_load and checked.get(key.name) in (None, []):
             needed = f"'{key.name}'"
-            if key.fields is not None:
-                needed = (
-                    f"at least one {key.fields.header}"
-                    if key.kind == "tables"
-                    else key.fields.header
-                )
+            if key.fields is not None and key.fields.header.startswith("["):
+                many = key.kind == "tables"
+                needed = f"at least one {key.fields.header}" if many else key.fields.header
             raise ConfigError(
                 f"{prefix}needs {needed}",
                 path=path,

@@ -9,6 +9,7 @@ The template sees plain data only (strings, numbers, lists, dicts), never object
 from __future__ import annotations
 
 import re
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from ..errors import ConfigError, did_you_mean
 from ..fileio import sync_generated
 from ..model import Project, ResultRow, ResultsFile, Role, Technique
 from .formats import FILTERS, HYPERPARAMETER_FORMATS, ms, pct, size
+from .helpers import claim, metric
 from .plot import accuracy_vs_size_svg
 
 _PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
@@ -136,23 +138,6 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
     claims = [c.to_json() for c in results.claims]
     by_id = {c["id"]: c for c in claims}
 
-    def claim(claim_id: str) -> dict[str, Any]:
-        if claim_id not in by_id:
-            raise ConfigError(
-                f"the overview quotes claim '{claim_id}', which has no result", path=technique.path
-            )
-        return by_id[claim_id]
-
-    def metric(stem: str, name: str) -> Any:
-        entry = results.entry(stem)
-        value = ((entry.metrics if entry else None) or {}).get(name)
-        if value is None:
-            raise ConfigError(
-                f"the overview quotes metric '{stem}.{name}', which has no value",
-                path=technique.path,
-            )
-        return value
-
     return {
         "technique": {
             "slug": technique.slug,
@@ -164,8 +149,8 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
         "tutorial": _link_for(technique, project, Role.TUTORIAL),
         "guide": _link_for(technique, project, Role.GUIDE),
         "claims": claims,
-        "claim": claim,
-        "metric": metric,
+        "claim": partial(claim, by_id, technique.path),
+        "metric": partial(metric, results, technique.path),
     }
 
 
@@ -207,6 +192,10 @@ def code(value: Any) -> Markup:
     return Markup(f"{fence}{padded}{fence}")
 
 
+# Every filter the overview template and technique prose may use.
+TEMPLATE_FILTERS = {**FILTERS, "url": url, "code": code}
+
+
 def _environment(finalize: bool = True) -> SandboxedEnvironment:
     """The sandbox pages render in; `finalize` escapes every printed value (prose is escaped
     whole once rendered, so its environment prints values as they are)."""
@@ -218,8 +207,7 @@ def _environment(finalize: bool = True) -> SandboxedEnvironment:
         autoescape=False,
         finalize=escape if finalize else None,  # every value printed, from technique.toml or a run
     )
-    env.filters.update(FILTERS)
-    env.filters.update(url=url, code=code)
+    env.filters.update(TEMPLATE_FILTERS)
     return env
 
 
