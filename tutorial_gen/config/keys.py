@@ -33,10 +33,12 @@ HEADER = Table(
     "technique",
     "[technique]",
     "Who the technique is.",
-    keys=_required_strings(
-        name="Display name, as a reader calls it (`Weight clustering`); the overview page uses "
-        "it lower-cased in running text.",
-        descriptor="Title of the overview page.",
+    keys=(
+        *_required_strings(
+            name="Display name, as a reader calls it (`Weight clustering`); the overview page "
+            "uses it lower-cased in running text.",
+            descriptor="Title of the overview page.",
+        ),
     ),
 )
 
