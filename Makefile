@@ -19,6 +19,7 @@ test: setup
 	$(BIN)/ruff format --check tutorial_gen tests benchmarks notebooks
 	$(TG) build --check
 	$(TG) render --check
+	$(TG) docs --check
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)

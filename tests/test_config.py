@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from tutorial_gen.config import line_of, load_project, load_technique
+from tutorial_gen.config.keys import CLAIM, NOTEBOOK, TECHNIQUE_TOML
 from tutorial_gen.errors import ConfigError
 
 
@@ -73,9 +76,9 @@ def test_technique_calls_name_the_calls_that_apply_the_technique(tiny):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ('"square"', "'technique_calls' must be an array of names, not str 'square'"),
+        ('"square"', "'technique_calls' must be an array of strings, not str 'square'"),
         ('["lowrank.factorize"]', "'lowrank.factorize' is not the name of a function"),
-        ("[3]", "3 is not the name of a function or attribute"),
+        ("[3]", "'technique_calls' must be an array of strings, not list [3]"),
     ],
 )
 def test_technique_calls_are_names(tiny, value, message):
@@ -123,7 +126,11 @@ def test_project_rejects_unknown_setting(repo):
             'role = "tutorial"\ncell_timeout = 0',
             "cell_timeout must be positive",
         ),
-        ('profiles = ["full"]', 'profiles = "full"', "profiles must be an array of profile names"),
+        (
+            'profiles = ["full"]',
+            'profiles = "full"',
+            "'profiles' must be an array of profile names",
+        ),
     ],
 )
 def test_a_value_of_the_wrong_type_names_its_line(tiny, old, new, message):
@@ -175,3 +182,61 @@ def test_an_overview_value_of_the_wrong_shape_names_its_line(tiny, old, new, mes
         load_technique(tiny)
     assert message in error.value.message
     assert error.value.line is not None
+
+
+def _toml(value) -> str:
+    """`value` as TOML: tables and arrays inline, so any parsed file can be written back."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _instances(data, table):
+    """(table, one dict of the file it describes) for every table of the schema found in `data`."""
+    yield table, data
+    for key in table.keys:
+        if key.fields is None or key.name not in data:
+            continue
+        values = data[key.name] if key.kind == "tables" else [data[key.name]]
+        for value in values[:1]:
+            yield from _instances(value, key.fields)
+
+
+def _fixture_with_every_table(tiny: Path) -> dict:
+    data = tomllib.loads((tiny / "technique.toml").read_text(encoding="utf-8"))
+    data["overview"]["published_results"] = [
+        {"model": "M", "baseline": "1", "result": "2", "setting": "s", "source": "paper"}
+    ]
+    return data
+
+
+def test_every_table_of_the_schema_refuses_a_key_it_does_not_document(tiny):
+    data = _fixture_with_every_table(tiny)
+    closed = [t for t in TECHNIQUE_TOML.tables() if t.any_key is None]
+    found = {id(t): instance for t, instance in _instances(data, TECHNIQUE_TOML)}
+    assert {t.name for t in closed} == {t.name for t in closed if id(t) in found}
+    for table in closed:
+        found[id(table)]["undocumented_key"] = 1
+        (tiny / "technique.toml").write_text(
+            "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in data.items()), encoding="utf-8"
+        )
+        with pytest.raises(ConfigError, match="unknown key 'undocumented_key'"):
+            load_technique(tiny)
+        del found[id(table)]["undocumented_key"]
+
+
+def test_a_nested_table_missing_a_required_key_is_refused_when_loaded(tiny):
+    _edit(tiny / "technique.toml", "year = 300", "")
+    with pytest.raises(ConfigError, match=r"overview\.references\[0\]: needs 'year'"):
+        load_technique(tiny)
+
+
+def test_defaults_come_from_the_schema(tiny):
+    technique = load_technique(tiny)
+    assert technique.notebooks["tiny"].cell_timeout == NOTEBOOK.key("cell_timeout").default
+    assert technique.claims[1].profiles == tuple(CLAIM.key("profiles").default)
+    assert technique.overview["results"][1]["hyperparameter_format"] == "pct"

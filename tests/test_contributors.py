@@ -9,9 +9,11 @@ import pytest
 from conftest import ROOT
 from tutorial_gen.cli import main
 from tutorial_gen.config import load_project, load_technique
-from tutorial_gen.model import RunRequest
+from tutorial_gen.model import ROW_KEYS, ResultsFile, Role, RunRequest
+from tutorial_gen.run.store import read_results
 from tutorial_gen.run.suite import run_technique
 from tutorial_gen.verbs import check_technique
+from tutorial_gen.verify.checklist import CHECKS, Evidence
 
 SHIPPED = sorted(p.parent for p in (ROOT / "notebooks").glob("*/technique.toml"))
 
@@ -67,6 +69,7 @@ def test_new_technique_builds_and_runs(empty_repo, monkeypatch, tmp_path, capsys
         load_technique(folder),
         load_project(empty_repo),
         RunRequest(profile="smoke", build_dir=tmp_path / "build"),
+        stems=["weight_sharing_example", "weight_sharing_guide"],  # results: the test below
     )
     assert all(run.status == "ok" for run in report.runs), [str(r.error) for r in report.runs]
     assert report.ok
@@ -74,3 +77,50 @@ def test_new_technique_builds_and_runs(empty_repo, monkeypatch, tmp_path, capsys
         (n, p) for n, p, _ in check_technique(load_technique(folder), load_project(empty_repo))
     )
     assert outcome["overview page complete"] is False  # its TODO(tutorial-gen) places
+
+
+# The checklist items a results notebook's rows decide.
+RESULTS_CHECKS = ("three-models", "with-ptq", "deployment")
+
+
+def test_new_scaffolds_a_results_notebook(empty_repo, monkeypatch):
+    monkeypatch.chdir(empty_repo)
+    assert main(["new", "weight_sharing"]) == 0
+    technique = load_technique(empty_repo / "notebooks" / "weight_sharing")
+    [results] = technique.with_role(Role.RESULTS)
+    assert "results_rows" in results.metrics
+    assert technique.overview["results"][0]["rows"] == [
+        {"notebook": results.stem, "rows": "results_rows"}
+    ]
+    evidence = Evidence(technique, ResultsFile(technique.slug, "full"), None)
+    assert not CHECKS["three-models"].decide(evidence)[0]  # nothing measured yet
+
+
+@pytest.mark.tutorial
+def test_new_results_notebook_runs_and_its_rows_pass_the_checklist(
+    empty_repo, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(empty_repo)
+    assert main(["new", "weight_sharing"]) == 0
+    assert main(["build", "notebooks/weight_sharing/weight_sharing_results.py"]) == 0
+    technique = load_technique(empty_repo / "notebooks" / "weight_sharing")
+    report = run_technique(
+        technique,
+        load_project(empty_repo),
+        # the smoke profile, measuring memory as the full profile does
+        RunRequest(
+            profile="smoke", build_dir=tmp_path / "build", overrides={"measure_memory": True}
+        ),
+        stems=["weight_sharing_results"],
+    )
+    assert [run.status for run in report.runs] == ["ok"], [str(r.error) for r in report.runs]
+    results = read_results(report.results_path)
+    rows = results.rows(["weight_sharing_results"])
+    assert rows
+    for row in rows:  # every key measured, none the model does not know
+        assert not [k for k in ROW_KEYS if k != "hyperparameter" and getattr(row, k) is None]
+        assert not row.extra
+    evidence = Evidence(technique, results, None)
+    for check_id in RESULTS_CHECKS:
+        passed, reason = CHECKS[check_id].decide(evidence)
+        assert passed, f"{check_id}: {reason}"

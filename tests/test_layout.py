@@ -31,6 +31,7 @@ ALLOWED = {
     "verbs": {"model", "errors", "publish", "run", "verify", "lint"},
     "scaffold": {"model", "errors", "fileio", "config", "publish"},
     "adopt": {"model", "errors", "fileio", "build", "lint"},
+    "docs": {"model", "errors", "fileio", "config", "publish"},
     "cli": {
         "__init__",
         "model",
@@ -43,6 +44,7 @@ ALLOWED = {
         "verbs",
         "scaffold",
         "adopt",
+        "docs",
         "arguments",
         "datasets",
     },

@@ -233,7 +233,10 @@ def test_a_profile_without_a_parameters_cell_points_at_the_profile(project, tiny
 def test_placeholders_left_in_technique_toml_are_named_once_each(project, tiny):
     toml = tiny / "technique.toml"
     summary = _edit(toml, 'summary = "Squaring', 'summary = "TODO(tutorial-gen): what. Squaring')
-    reference = '[[overview.references]]\ntitle = "TODO(tutorial-gen): paper title"\n'
+    reference = (
+        '[[overview.references]]\ntitle = "TODO(tutorial-gen): paper title"\nauthors = "A. Author"\n'
+        'url = "https://arxiv.org/abs/1"\nvenue = "arXiv"\nyear = 2026\n'
+    )
     first = _edit(
         toml,
         "[[overview.references]]",
@@ -253,7 +256,7 @@ def test_placeholders_left_in_technique_toml_are_named_once_each(project, tiny):
         ),
         (
             "placeholder",
-            first + 4,
+            first + 8,  # after the first reference's six lines and a blank one
             "unfilled place in overview.references[1].title: TODO(tutorial-gen): paper title",
         ),
     ]

@@ -103,6 +103,15 @@ def _cmd_render(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
+def _cmd_docs(args: argparse.Namespace, project: Project) -> int:
+    from .docs import DOCUMENT, sync_docs
+
+    path = args.file or project.root / DOCUMENT
+    state = "written" if sync_docs(project, path, check=args.check) else "up to date"
+    print(f"{project.relpath(path)}: reference {state}")
+    return 0
+
+
 def _cmd_check_technique(args: argparse.Namespace, project: Project) -> int:
     from .verbs import check_technique
 
@@ -281,6 +290,13 @@ def parser() -> argparse.ArgumentParser:
         help="write nothing; fail if a committed overview is out of date",
     )
     render.set_defaults(func=_cmd_render)
+
+    docs = verbs.add_parser("docs", help="write the technique.toml reference of docs/authoring.md")
+    docs.add_argument("file", nargs="?", type=Path, help="default: docs/authoring.md")
+    docs.add_argument(
+        "--check", action="store_true", help="write nothing; fail if the reference is out of date"
+    )
+    docs.set_defaults(func=_cmd_docs)
 
     check = verbs.add_parser(
         "check-technique", help="check a technique against the contributors' checklist"

@@ -1,7 +1,8 @@
 """Scaffold a new technique: a folder that already builds and runs, with marked places to fill.
 
-The end-to-end script and the guide run from the start (baseline, export and measurement work);
-every place where the technique itself goes carries a `TODO(tutorial-gen)` marker, which
+The end-to-end script, the guide and the results notebook (the sweep behind the overview page)
+run from the start: baseline, export and measurement work, and the results notebook yields its
+rows. Every place where the technique itself goes carries a `TODO(tutorial-gen)` marker, which
 `tutorial-gen lint` reports until it is filled.
 """
 
@@ -43,6 +44,7 @@ def scaffold(slug: str, project: Project, name: str | None = None) -> list[Path]
         folder / "technique.toml": "technique.toml.j2",
         folder / f"{slug}_example.py": "example.py.j2",
         folder / f"{slug}_guide.py": "guide.py.j2",
+        folder / f"{slug}_results.py": "results.py.j2",
     }
     for path, template in files.items():
         text = env.from_string(templates.joinpath(template).read_text("utf-8")).render(

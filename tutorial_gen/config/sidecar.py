@@ -21,8 +21,10 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..model import Claim, Notebook, Profile, Role, Technique
+from .keys import SIDECAR
+from .schema import validate
 from .technique import parse_claim
-from .toml import load_toml, reject_unknown, require_type
+from .toml import load_toml
 
 SIDECAR_SUFFIX = ".claims.toml"
 
@@ -36,22 +38,18 @@ def _notebook_and_claims(notebook: Path, claims: Path | None) -> tuple[Notebook,
     sidecar = claims or sidecar_for(notebook)
     if claims is not None and not claims.is_file():
         raise ConfigError("does not exist", path=claims, hint="pass the sidecar file's path")
-    data = load_toml(sidecar) if sidecar.is_file() else {}
-    reject_unknown(data, {"metrics", "claims"}, sidecar, "")
-    metrics = require_type(data.get("metrics", {}), dict, "a table", sidecar, "metrics")
+    data = validate(load_toml(sidecar) if sidecar.is_file() else {}, SIDECAR, sidecar)
     stem = notebook.stem
     entry = Notebook(
         stem=stem,
         script=notebook,
         role=Role.TUTORIAL,
         profiles={str(p): {} for p in Profile},
-        metrics={str(k): str(v) for k, v in metrics.items()},
+        metrics=dict(data["metrics"]),
     )
-    entries = require_type(data.get("claims", []), list, "an array of tables", sidecar, "claims")
     parsed = [
         parse_claim({"notebook": stem, **claim}, index, {stem: entry}, sidecar)
-        for index, claim in enumerate(entries)
-        if isinstance(claim, dict)
+        for index, claim in enumerate(data["claims"])
     ]
     return entry, parsed
 

@@ -9,6 +9,7 @@ The template sees plain data only (strings, numbers, lists, dicts), never object
 from __future__ import annotations
 
 import re
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,35 +20,19 @@ from markupsafe import Markup
 
 from ..build.links import colab_url
 from ..config import line_of
+from ..config.keys import OVERVIEW
 from ..errors import ConfigError, did_you_mean
 from ..fileio import sync_generated
 from ..model import Project, ResultRow, ResultsFile, Role, Technique
 from .formats import FILTERS, HYPERPARAMETER_FORMATS, Measured, ms, pct, size
+from .helpers import claim, metric
 from .plot import accuracy_vs_size_svg
 
 _PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
 
 # Sections of the template a page cannot do without, and the optional ones (with their defaults).
-REQUIRED_OVERVIEW = (
-    "summary",
-    "pitch",
-    "api",
-    "support",
-    "results",
-    "examples",
-    "tips",
-    "references_summary",
-    "references",
-)
-OPTIONAL_OVERVIEW: dict[str, Any] = {
-    "production": "",
-    "guide": None,
-    "api_roadmap": [],
-    "support_roadmap": [],
-    "published_results": [],
-    "device_note": "",
-    "benefits": "",
-}
+REQUIRED_OVERVIEW = OVERVIEW.required()
+OPTIONAL_OVERVIEW: dict[str, Any] = OVERVIEW.defaults()
 
 
 def _row_sources(
@@ -161,26 +146,6 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
     claims = [_quoted(c.to_json()) for c in results.claims]
     by_id = {c["id"]: c for c in claims}
 
-    def claim(claim_id: str) -> dict[str, Any]:
-        if claim_id not in by_id:
-            raise ConfigError(
-                f"the overview quotes claim '{claim_id}', which has no result", path=technique.path
-            )
-        return by_id[claim_id]
-
-    def metric(stem: str, name: str) -> Any:
-        entry = results.entry(stem)
-        value = ((entry.metrics if entry else None) or {}).get(name)
-        if value is None:
-            raise ConfigError(
-                f"the overview quotes metric '{stem}.{name}', which has no value",
-                path=technique.path,
-            )
-        seeds = [m.get(name) for m in (entry.seed_metrics or {}).values()] if entry else []
-        if len(seeds) > 1 and all(isinstance(v, int | float) for v in seeds):
-            return Measured(value, seeds)
-        return value
-
     return {
         "technique": {
             "slug": technique.slug,
@@ -192,8 +157,8 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
         "tutorial": _link_for(technique, project, Role.TUTORIAL),
         "guide": _link_for(technique, project, Role.GUIDE),
         "claims": claims,
-        "claim": claim,
-        "metric": metric,
+        "claim": partial(claim, by_id, technique.path),
+        "metric": partial(metric, results, technique.path),
     }
 
 
@@ -235,6 +200,10 @@ def code(value: Any) -> Markup:
     return Markup(f"{fence}{padded}{fence}")
 
 
+# Every filter the overview template and technique prose may use.
+TEMPLATE_FILTERS = {**FILTERS, "url": url, "code": code}
+
+
 def _environment(finalize: bool = True) -> SandboxedEnvironment:
     """The sandbox pages render in; `finalize` escapes every printed value (prose is escaped
     whole once rendered, so its environment prints values as they are)."""
@@ -246,8 +215,7 @@ def _environment(finalize: bool = True) -> SandboxedEnvironment:
         autoescape=False,
         finalize=escape if finalize else None,  # every value printed, from technique.toml or a run
     )
-    env.filters.update(FILTERS)
-    env.filters.update(url=url, code=code)
+    env.filters.update(TEMPLATE_FILTERS)
     return env
 
 
