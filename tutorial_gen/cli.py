@@ -45,6 +45,7 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         log_output=args.log_output,
         clean_env=args.clean_env,
         shard=args.shard,
+        allow_dirty=args.allow_dirty,
     )
     selection = runnable(args.paths, project, args.claims)
     if args.offline:
@@ -200,6 +201,12 @@ def parser() -> argparse.ArgumentParser:
         help="run only shard K of N (balanced by recorded durations)",
     )
     run.add_argument("--force", action="store_true", help="rerun even unchanged notebooks")
+    run.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write full-profile results from a tree with uncommitted changes (the results "
+        "then record the commit as dirty, with a hash of the changes)",
+    )
     run.add_argument(
         "--cell-timeout",
         type=positive(int),

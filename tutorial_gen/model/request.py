@@ -24,3 +24,4 @@ class RunRequest:
     clean_env: bool = False  # kernels in fresh environments holding only what the setup installs
     threads: int | None = None  # thread limit of each kernel (set for parallel workers)
     shard: tuple[int, int] | None = None  # (K, N): run only shard K of N
+    allow_dirty: bool = False  # write full-profile results from a tree with uncommitted changes

@@ -21,7 +21,7 @@ from ..build.links import colab_url
 from ..config import line_of
 from ..errors import ConfigError, did_you_mean
 from ..fileio import sync_generated
-from ..model import Project, ResultRow, ResultsFile, Role, Technique
+from ..model import Environment, Project, ResultRow, ResultsFile, Role, Technique
 from .formats import FILTERS, HYPERPARAMETER_FORMATS, ms, pct, size
 from .plot import accuracy_vs_size_svg
 
@@ -48,6 +48,14 @@ OPTIONAL_OVERVIEW: dict[str, Any] = {
     "device_note": "",
     "benefits": "",
 }
+
+
+def _provenance(environment: Environment | None) -> dict[str, Any] | None:
+    """The commit the numbers come from, as the page shows it: dirty, with the diff's hash."""
+    if environment is None or not environment.commit:
+        return None
+    head = environment.commit.removesuffix("-dirty")
+    return {"commit": head[:12], "dirty": environment.dirty, "diff": environment.diff}
 
 
 def _row_sources(
@@ -178,6 +186,7 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
         },
         "overview": {**OPTIONAL_OVERVIEW, **technique.overview},
         "environment": results.environment.to_json() if results.environment else {},
+        "provenance": _provenance(results.environment),
         "tutorial": _link_for(technique, project, Role.TUTORIAL),
         "guide": _link_for(technique, project, Role.GUIDE),
         "claims": claims,

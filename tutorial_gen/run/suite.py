@@ -28,6 +28,7 @@ from .lifetime import die_with_parent, sweep_stale
 from .plan import Job, plan, shard
 from .preflight import parameter_names, preflight
 from .progress import ProgressEvent, ProgressHook
+from .provenance import require_clean
 from .recorder import Recorder, TechniqueReport
 from .store import read_results, results_path
 
@@ -130,6 +131,7 @@ def run_suite(
     progress: ProgressHook | None = None,
 ) -> list[TechniqueReport]:
     """Run the selected notebooks and record their results; one report per technique."""
+    require_clean(selection, project, request)  # before anything runs
     build_dir = (request.build_dir or project.build_path).resolve()
     request = dataclasses.replace(request, build_dir=build_dir)
     sweep_stale(build_dir)  # connection files of runs that were killed
