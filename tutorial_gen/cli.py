@@ -76,7 +76,9 @@ def _cmd_render(args: argparse.Namespace, project: Project) -> int:
     from .verbs import render_overviews
 
     techniques = [t for t, _ in select(args.paths, project).only_techniques("render")]
-    changed = render_overviews(techniques, project, check=args.check)
+    changed = render_overviews(
+        techniques, project, check=args.check, allow_failing=args.allow_failing
+    )
     for path in changed:
         print(f"{project.relpath(path)}: written")
     print(f"{len(techniques)} overview(s) checked, {len(changed)} file(s) written")
@@ -258,6 +260,11 @@ def parser() -> argparse.ArgumentParser:
         "--check",
         action="store_true",
         help="write nothing; fail if a committed overview is out of date",
+    )
+    render.add_argument(
+        "--allow-failing",
+        action="store_true",
+        help="render results holding failing or inconclusive claims; the page warns at its top",
     )
     render.set_defaults(func=_cmd_render)
 

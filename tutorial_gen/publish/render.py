@@ -19,9 +19,9 @@ from markupsafe import Markup
 
 from ..build.links import colab_url
 from ..config import line_of
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, TutorialGenError, did_you_mean
 from ..fileio import sync_generated
-from ..model import Environment, Project, ResultRow, ResultsFile, Role, Technique
+from ..model import ClaimOutcome, Environment, Project, ResultRow, ResultsFile, Role, Technique
 from .formats import FILTERS, HYPERPARAMETER_FORMATS, ms, pct, size
 from .plot import accuracy_vs_size_svg
 
@@ -48,6 +48,31 @@ OPTIONAL_OVERVIEW: dict[str, Any] = {
     "device_note": "",
     "benefits": "",
 }
+
+
+class FailingClaims(TutorialGenError):
+    """The results a page would be rendered from hold claims that fail."""
+
+    exit_code = 1
+
+
+def _decided(claim: ClaimOutcome) -> str:
+    measured = "n/a" if claim.measured is None else f"{claim.measured:.4g}"
+    must = f"{claim.expr} {claim.op} {claim.threshold:g}"
+    return f"{claim.status}: measured {measured}, must hold {must}"
+
+
+def refuse_failing(results: ResultsFile, path: Path) -> None:
+    """Refuse to publish from results in which claims fail (false, or left open by noise)."""
+    failing = results.failing_claims()
+    if failing:
+        named = "; ".join(f"'{c.id}' ({_decided(c)})" for c in failing)
+        raise FailingClaims(
+            f"holds {len(failing)} failing claim{'s' if len(failing) > 1 else ''}: {named}",
+            path=path,
+            hint="fix it and run again, or pass --allow-failing to render a page that warns "
+            "at its top",
+        )
 
 
 def _provenance(environment: Environment | None) -> dict[str, Any] | None:
@@ -187,6 +212,7 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
         "overview": {**OPTIONAL_OVERVIEW, **technique.overview},
         "environment": results.environment.to_json() if results.environment else {},
         "provenance": _provenance(results.environment),
+        "failing": [c.to_json() for c in results.failing_claims()],
         "tutorial": _link_for(technique, project, Role.TUTORIAL),
         "guide": _link_for(technique, project, Role.GUIDE),
         "claims": claims,
