@@ -6,12 +6,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from tutorial_gen.cli import main
-from tutorial_gen.model import ClaimStatus
+from tutorial_gen.config import load_technique
+from tutorial_gen.model import ClaimStatus, Environment
 from tutorial_gen.run import store
+from tutorial_gen.run.recorder import Reused, TechniqueReport
+from tutorial_gen.run.verdict import reuse_notes
 
 PLANTED = """[[claims]]
 id = "planted"
@@ -124,3 +128,15 @@ def test_cache_hits_say_whose_numbers_they_reuse(tmp_path, capsys):
         "reused (cache hits): the numbers of tiny/tiny, tiny/sweep, measured on Elsewhere CPU "
         "(64 cores) on 2026-01-02 at commit 0123456789ab-dirty (diff fedcba987654)"
     ) in capsys.readouterr().out
+
+
+def test_many_reused_notebooks_are_counted_by_technique(tiny):
+    stamp = Environment(cpu="Some CPU", cores=2, commit="a" * 40)
+    reused = {
+        stem: Reused(stamp, f"2026-01-0{day}T00:00:00") for day, stem in enumerate("abcde", 1)
+    }
+    report = TechniqueReport(load_technique(tiny), "full", [], [], Path(), reused=reused)
+    assert reuse_notes([report]) == [
+        "reused (cache hits): the numbers of 5 notebooks (tiny), measured on Some CPU (2 cores) "
+        "on 2026-01-01 to 2026-01-05 at commit aaaaaaaaaaaa"
+    ]

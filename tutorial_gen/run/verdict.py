@@ -104,6 +104,14 @@ def _measured_where(reused: Reused) -> tuple[str, str, str]:
     return f"{env.cpu or 'an unrecorded machine'}{cores}", commit, reused.finished or env.date or ""
 
 
+def _named(labels: list[str], most: int = 4) -> str:
+    """A few notebooks by name; many by their count and techniques."""
+    if len(labels) <= most:
+        return ", ".join(labels)
+    techniques = ", ".join(dict.fromkeys(label.split("/")[0] for label in labels))
+    return f"{len(labels)} notebooks ({techniques})"
+
+
 def reuse_notes(reports: Iterable[TechniqueReport]) -> list[str]:
     """Whose numbers the cache hits reuse: one line per machine and commit they come from."""
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -118,9 +126,8 @@ def reuse_notes(reports: Iterable[TechniqueReport]) -> list[str]:
         dates = sorted({date for _, date in hits if date})
         when = "" if not dates else f" on {dates[0]}"
         when += f" to {dates[-1]}" if len(dates) > 1 else ""
-        labels = ", ".join(label for label, _ in hits)
         lines.append(
-            f"reused (cache hit{'s' if len(hits) > 1 else ''}): the numbers of {labels}, "
-            f"measured on {machine}{when} at {commit}"
+            f"reused (cache hit{'s' if len(hits) > 1 else ''}): the numbers of "
+            f"{_named([label for label, _ in hits])}, measured on {machine}{when} at {commit}"
         )
     return lines
