@@ -199,3 +199,29 @@ def test_a_link_that_is_not_a_plain_address_is_refused(project, tiny, address):
     )
     with pytest.raises(ConfigError, match="is not an http"):
         _overview(project, tiny)
+
+
+@pytest.mark.parametrize("status", ["fail", "inconclusive"])
+def test_render_refuses_failing_claims_unless_allowed_and_then_warns(
+    repo, tiny, monkeypatch, capsys, status
+):
+    from tutorial_gen.cli import main
+
+    results = tiny / "results" / "full.json"
+    data = json.loads(results.read_text(encoding="utf-8"))
+    data["claims"][0].update(status=status, measured=2.5)  # four-x: growth >= 4
+    results.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.chdir(repo)
+    for check in ([], ["--check"]):
+        assert main(["render", *check]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: notebooks/tiny/results/full.json: ")
+        assert f"'four-x' ({status}: measured 2.5, must hold growth >= 4)" in err
+        assert "--allow-failing" in err
+    assert not (tiny / "overview.md").exists()
+    assert main(["render", "--allow-failing"]) == 0
+    page = (tiny / "overview.md").read_text(encoding="utf-8")
+    top = page.split("## Overview")[0]
+    assert "> **Warning: this page states claims its measurements do not back.**" in top
+    assert f'> *   "4x bigger" (`four-x`): {status}, measured 2.5, must hold `growth >= 4`' in top
+    assert "grows" not in top, "only the failing claims are listed"

@@ -29,30 +29,9 @@ def _cmd_build(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
-def _print_reports(reports: list, project: Project, expected: dict[str, float]) -> bool:
-    from .run.report import claims_table, timing_table
-
-    failed = False
-    for report in reports:
-        for run in report.runs:
-            if run.error:
-                print(f"error: {run.error}", file=sys.stderr)
-            if run.executed.is_file() and (run.error or report.technique.foreign):
-                print(f"executed notebook: {project.relpath(run.executed)}", file=sys.stderr)
-        if report.problem:
-            print(f"error: {report.problem}", file=sys.stderr)
-        print(f"\n{report.technique.slug} [{report.profile}]")
-        print(claims_table(report.claims))
-        print(f"results: {project.relpath(report.results_path)}")
-        failed |= not report.ok
-    print()
-    print(timing_table([run for report in reports for run in report.runs], expected))
-    return failed
-
-
 def _cmd_run(args: argparse.Namespace, project: Project) -> int:
     from .run.plan import plan
-    from .run.report import ProgressView
+    from .run.report import ProgressView, print_reports
     from .run.suite import run_suite
 
     request = RunRequest(
@@ -67,6 +46,7 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
         clean_env=args.clean_env,
         shard=args.shard,
         seeds=args.seeds,
+        allow_dirty=args.allow_dirty,
     )
     selection = runnable(args.paths, project, args.claims)
     if args.offline:
@@ -82,21 +62,24 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
     jobs = plan(selection, args.profile, build_dir, args.force)
     expected = {job.label: job.expected for job in jobs}
     reports = run_suite(selection, project, request, progress=ProgressView(sys.stderr, expected))
-    return 1 if _print_reports(reports, project, expected) else 0
+    return 1 if print_reports(reports, project, expected) else 0
 
 
 def _cmd_merge(args: argparse.Namespace, project: Project) -> int:
     from .run.merge import merge
+    from .run.report import print_reports
 
     reports = merge(args.files, project, args.output.resolve() if args.output else None)
-    return 1 if _print_reports(reports, project, {}) else 0
+    return 1 if print_reports(reports, project, {}) else 0
 
 
 def _cmd_render(args: argparse.Namespace, project: Project) -> int:
     from .verbs import render_overviews
 
     techniques = [t for t, _ in select(args.paths, project).only_techniques("render")]
-    changed = render_overviews(techniques, project, check=args.check)
+    changed = render_overviews(
+        techniques, project, check=args.check, allow_failing=args.allow_failing
+    )
     for path in changed:
         print(f"{project.relpath(path)}: written")
     print(f"{len(techniques)} overview(s) checked, {len(changed)} file(s) written")
@@ -238,6 +221,12 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="rerun even unchanged notebooks")
     run.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write full-profile results from a tree with uncommitted changes (the results "
+        "then record the commit as dirty, with a hash of the changes)",
+    )
+    run.add_argument(
         "--cell-timeout",
         type=positive(int),
         default=None,
@@ -288,6 +277,11 @@ def parser() -> argparse.ArgumentParser:
         "--check",
         action="store_true",
         help="write nothing; fail if a committed overview is out of date",
+    )
+    render.add_argument(
+        "--allow-failing",
+        action="store_true",
+        help="render results holding failing or inconclusive claims; the page warns at its top",
     )
     render.set_defaults(func=_cmd_render)
 

@@ -7,17 +7,25 @@ from pathlib import Path
 from .errors import TutorialGenError
 from .lint import RULES, lint_document, lint_paths, load_document
 from .model import Profile, Project, ResultsFile, Technique
-from .publish.render import render, render_files
+from .publish.render import refuse_failing, render, render_files
 from .run.cache import run_inputs
 from .run.store import load_results, read_results, results_path
 from .verify.checklist import Evidence, run_checklist
 
 
 def render_overviews(
-    techniques: list[Technique], project: Project, *, check: bool = False
+    techniques: list[Technique],
+    project: Project,
+    *,
+    check: bool = False,
+    allow_failing: bool = False,
 ) -> list[Path]:
-    """Render (or, with `check`, compare) every technique's overview from its full results."""
-    return render([(t, load_results(t)) for t in techniques], project, check=check)
+    """Render (or, with `check`, compare) every technique's overview from its full results;
+    results holding a failing claim are refused unless `allow_failing` (the page then warns)."""
+    pages = [(t, load_results(t)) for t in techniques]
+    for technique, results in pages if not allow_failing else []:
+        refuse_failing(results, results_path(technique, Profile.FULL))
+    return render(pages, project, check=check)
 
 
 def check_technique(technique: Technique, project: Project) -> list[tuple[str, bool, str]]:

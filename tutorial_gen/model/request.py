@@ -25,3 +25,4 @@ class RunRequest:
     threads: int | None = None  # thread limit of each kernel (set for parallel workers)
     shard: tuple[int, int] | None = None  # (K, N): run only shard K of N
     seeds: int | None = None  # seeds per notebook (default: each notebook's, see Notebook)
+    allow_dirty: bool = False  # write full-profile results from a tree with uncommitted changes

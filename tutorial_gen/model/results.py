@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .status import ClaimStatus, RunStatus
+from .status import ClaimStatus, Profile, RunStatus
 
 SCHEMA = 1  # the version `to_json` writes and `from_json` reads
 
@@ -44,7 +44,12 @@ class Environment:
     python: str | None = None
     packages: dict[str, str | None] = field(default_factory=dict)
     date: str | None = None
-    commit: str | None = None
+    commit: str | None = None  # HEAD, with `-dirty` when the tree had uncommitted changes
+    diff: str | None = None  # of a dirty tree: the short sha256 of its changes
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.commit and self.commit.endswith("-dirty"))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Environment:
@@ -52,7 +57,10 @@ class Environment:
         return cls(**{k: v for k, v in _expect(data, dict, "environment").items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["diff"] is None:  # a clean tree's stamp reads as it always has
+            del data["diff"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,13 @@ class ClaimOutcome:
     # `measured` of each seed, in seed order, where the notebook ran over several seeds
     per_seed: list[float | None] | None = None
 
+    def fails(self, profile: str) -> bool:
+        """Whether this outcome fails its run: a false claim always; an undecided one in the full
+        profile, whose numbers the prose states (smoke only reports it)."""
+        return self.status == ClaimStatus.FAIL or (
+            self.status == ClaimStatus.INCONCLUSIVE and profile == Profile.FULL
+        )
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClaimOutcome:
         data = dict(_expect(data, dict, "a claim outcome"))
@@ -200,7 +215,11 @@ class ClaimOutcome:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "status": str(self.status)}
+        data = {**asdict(self), "status": str(self.status)}
+        for key in ("interval", "per_seed"):  # absent where not measured, as in older files
+            if data[key] is None:
+                del data[key]
+        return data
 
 
 # The keys of a results row, in the order docs/authoring.md lists them (the `results_row` helper
@@ -289,6 +308,10 @@ class ResultsFile:
 
     def claim(self, claim_id: str) -> ClaimOutcome | None:
         return next((c for c in self.claims if c.id == claim_id), None)
+
+    def failing_claims(self) -> list[ClaimOutcome]:
+        """The claims that fail this file's profile (false, or undecided where that fails)."""
+        return [c for c in self.claims if c.fails(self.profile)]
 
     def rows(self, stems: Iterable[str]) -> list[ResultRow]:
         """Every result row that the notebooks `stems` measured."""

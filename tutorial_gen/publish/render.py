@@ -21,9 +21,9 @@ from markupsafe import Markup
 from ..build.links import colab_url
 from ..config import line_of
 from ..config.keys import OVERVIEW
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, TutorialGenError, did_you_mean
 from ..fileio import sync_generated
-from ..model import Project, ResultRow, ResultsFile, Role, Technique
+from ..model import ClaimOutcome, Environment, Project, ResultRow, ResultsFile, Role, Technique
 from .formats import FILTERS, HYPERPARAMETER_FORMATS, Measured, ms, pct, size
 from .helpers import claim, metric
 from .plot import accuracy_vs_size_svg
@@ -33,6 +33,39 @@ _PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
 # Sections of the template a page cannot do without, and the optional ones (with their defaults).
 REQUIRED_OVERVIEW = OVERVIEW.required()
 OPTIONAL_OVERVIEW: dict[str, Any] = OVERVIEW.defaults()
+
+
+class FailingClaims(TutorialGenError):
+    """The results a page would be rendered from hold claims that fail."""
+
+    exit_code = 1
+
+
+def _decided(claim: ClaimOutcome) -> str:
+    measured = "n/a" if claim.measured is None else f"{claim.measured:.4g}"
+    must = f"{claim.expr} {claim.op} {claim.threshold:g}"
+    return f"{claim.status}: measured {measured}, must hold {must}"
+
+
+def refuse_failing(results: ResultsFile, path: Path) -> None:
+    """Refuse to publish from results in which claims fail (false, or left open by noise)."""
+    failing = results.failing_claims()
+    if failing:
+        named = "; ".join(f"'{c.id}' ({_decided(c)})" for c in failing)
+        raise FailingClaims(
+            f"holds {len(failing)} failing claim{'s' if len(failing) > 1 else ''}: {named}",
+            path=path,
+            hint="fix it and run again, or pass --allow-failing to render a page that warns "
+            "at its top",
+        )
+
+
+def _provenance(environment: Environment | None) -> dict[str, Any] | None:
+    """The commit the numbers come from, as the page shows it: dirty, with the diff's hash."""
+    if environment is None or not environment.commit:
+        return None
+    head = environment.commit.removesuffix("-dirty")
+    return {"commit": head[:12], "dirty": environment.dirty, "diff": environment.diff}
 
 
 def _row_sources(
@@ -154,6 +187,8 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
         },
         "overview": {**OPTIONAL_OVERVIEW, **technique.overview},
         "environment": results.environment.to_json() if results.environment else {},
+        "provenance": _provenance(results.environment),
+        "failing": [c.to_json() for c in results.failing_claims()],
         "tutorial": _link_for(technique, project, Role.TUTORIAL),
         "guide": _link_for(technique, project, Role.GUIDE),
         "claims": claims,

@@ -8,8 +8,8 @@ from ..config import load_technique
 from ..errors import ConfigError
 from ..model import CacheState, NotebookEntry, Project, merge_entries
 from .execute import NotebookRun
+from .recorder import TechniqueReport
 from .store import read_results, record, results_path, results_under
-from .suite import TechniqueReport
 
 
 def merge(paths: list[Path], project: Project, output: Path | None = None) -> list[TechniqueReport]:

@@ -1,14 +1,23 @@
-"""Report: what a run prints for people (claim tables, progress lines)."""
+"""Report: what a run prints for people (claim tables, progress lines, timing, the verdict)."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 from typing import TextIO
 
-from ..model import CacheState, ClaimOutcome, ClaimStatus, ProgressKind
+from ..model import CacheState, ClaimOutcome, ClaimStatus, ProgressKind, Project
 from .execute import NotebookRun
 from .progress import ProgressEvent
+from .recorder import TechniqueReport
+from .verdict import (
+    measured_text,
+    noise_messages,
+    notebook_statuses,
+    reuse_notes,
+    verdict_line,
+)
 
 _MARK = {
     ClaimStatus.PASS: "pass",
@@ -20,8 +29,7 @@ _MARK = {
 }
 
 
-def _measured(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
+_EXPLAINED = (ClaimStatus.FAIL, ClaimStatus.INCONCLUSIVE, ClaimStatus.UNVERIFIED)
 
 
 def claims_table(results: Iterable[ClaimOutcome]) -> str:
@@ -32,12 +40,12 @@ def claims_table(results: Iterable[ClaimOutcome]) -> str:
         rows.append(
             (
                 result.id,
-                _measured(result.measured),
+                measured_text(result.measured),
                 f"{result.op} {result.threshold:g}",
                 _MARK[result.status],
             )
         )
-        if result.status in (ClaimStatus.FAIL, ClaimStatus.UNVERIFIED) and result.reason:
+        if result.status in _EXPLAINED and result.reason:
             notes.append(f"  {result.id}: {result.reason}")
     if len(rows) == 1:
         return "(no claims)"
@@ -117,8 +125,13 @@ class ProgressView:
         self.stream.flush()
 
 
-def timing_table(runs: Iterable[NotebookRun], expected: dict[str, float] | None = None) -> str:
-    """Wall time per notebook, cache status and outcome, with a total."""
+def timing_table(
+    runs: Iterable[NotebookRun],
+    expected: dict[str, float] | None = None,
+    statuses: dict[str, str] | None = None,
+) -> str:
+    """Wall time per notebook, cache status and outcome (`statuses`, by label: a notebook whose
+    claim fails is not `ok`), with a total."""
     rows = [("notebook", "status", "cache", "wall time", "expected")]
     total = 0.0
     for run in runs:
@@ -129,7 +142,7 @@ def timing_table(runs: Iterable[NotebookRun], expected: dict[str, float] | None 
         rows.append(
             (
                 label,
-                str(run.status),
+                (statuses or {}).get(label, str(run.status)),
                 str(run.cache),
                 f"{seconds:.1f} s",
                 f"{known:.0f} s" if known else "-",
@@ -142,3 +155,34 @@ def timing_table(runs: Iterable[NotebookRun], expected: dict[str, float] | None 
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def print_reports(
+    reports: list[TechniqueReport], project: Project, expected: dict[str, float]
+) -> bool:
+    """Print each technique's claims, the timing table, whose numbers were reused, and the
+    verdict line last (errors on stderr); True if the run failed."""
+    failed = False
+    for report in reports:
+        for run in report.runs:
+            if run.error:
+                print(f"error: {run.error}", file=sys.stderr)
+            if run.executed.is_file() and (run.error or report.technique.foreign):
+                print(f"executed notebook: {project.relpath(run.executed)}", file=sys.stderr)
+        if report.problem:
+            print(f"error: {report.problem}", file=sys.stderr)
+        print(f"\n{report.technique.slug} [{report.profile}]")
+        print(claims_table(report.claims))
+        print(f"results: {project.relpath(report.results_path)}")
+        failed |= not report.ok
+    print()
+    runs = [run for report in reports for run in report.runs]
+    print(timing_table(runs, expected, notebook_statuses(reports)))
+    for note in reuse_notes(reports):
+        print(note)
+    sys.stdout.flush()
+    for message in noise_messages(reports):
+        print(message, file=sys.stderr)
+    sys.stderr.flush()
+    print(verdict_line(reports))
+    return failed

@@ -6,10 +6,10 @@ import datetime as _dt
 import importlib.metadata
 import os
 import platform
-import subprocess
 from pathlib import Path
 
 from ..model import Environment, Project
+from .provenance import tree_state
 
 # The versions that decide the numbers a tutorial measures.
 STAMPED_DISTRIBUTIONS = (
@@ -33,24 +33,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit(root: Path) -> str | None:
-    """HEAD of the repository at `root`, with `-dirty` when tracked files have changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return f"{head}-dirty" if dirty else head
-
-
 def _version(distribution: str) -> str | None:
     try:
         return importlib.metadata.version(distribution)
@@ -59,7 +41,9 @@ def _version(distribution: str) -> str | None:
 
 
 def environment_stamp(project: Project) -> Environment:
-    """Where and with what a set of numbers was measured."""
+    """Where and with what a set of numbers was measured, from which commit (and, for a dirty
+    tree, a hash of its changes)."""
+    tree = tree_state(project)
     return Environment(
         cpu=cpu_model(),
         cores=os.cpu_count(),
@@ -68,5 +52,6 @@ def environment_stamp(project: Project) -> Environment:
         python=platform.python_version(),
         packages={d: _version(d) for d in STAMPED_DISTRIBUTIONS},
         date=_dt.datetime.now(_dt.UTC).date().isoformat(),
-        commit=git_commit(project.root),
+        commit=tree.commit if tree else None,
+        diff=tree.diff if tree else None,
     )

@@ -15,26 +15,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..build import BuiltNotebook
 from ..errors import ConfigError, ExecutionError, did_you_mean
-from ..fileio import dump_json, write_atomic
-from ..model import (
-    CacheState,
-    ClaimOutcome,
-    ClaimStatus,
-    NotebookEntry,
-    ProgressKind,
-    Project,
-    ResultsFile,
-    RunRequest,
-    RunStatus,
-    Technique,
-)
-from ..verify.claims import check_all
+from ..model import CacheState, Environment, ProgressKind, Project, RunRequest, Technique
 from .cache import run_inputs
 from .execute import NotebookRun, launch_kernel, run_notebook
 from .kernel import KernelLaunch
@@ -42,28 +28,9 @@ from .lifetime import die_with_parent, sweep_stale
 from .plan import Job, plan, shard
 from .preflight import parameter_names, preflight
 from .progress import ProgressEvent, ProgressHook
-from .stamp import environment_stamp
-from .store import read_results, record, results_path, results_under
-
-
-@dataclass
-class TechniqueReport:
-    """The runs and claim outcomes of one technique in one profile."""
-
-    technique: Technique
-    profile: str
-    runs: list[NotebookRun]
-    claims: list[ClaimOutcome]
-    results_path: Path
-    problem: str | None = None  # why the results could not be written, and where they are
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.problem is None
-            and all(r.status == RunStatus.OK for r in self.runs)
-            and not any(c.status == ClaimStatus.FAIL for c in self.claims)
-        )
+from .provenance import require_clean
+from .recorder import Recorder, TechniqueReport
+from .store import read_results, results_path
 
 
 class Pending(NamedTuple):
@@ -75,13 +42,16 @@ class Pending(NamedTuple):
     built: BuiltNotebook
 
 
-def _cached(job: Job, digest: str, request: RunRequest, build_dir: Path) -> NotebookRun | None:
+def _cached(
+    job: Job, digest: str, request: RunRequest, build_dir: Path
+) -> tuple[NotebookRun, Environment | None] | None:
+    """The stored run of an unchanged notebook, and the stamp of where it was measured."""
     results = read_results(results_path(job.technique, request.profile, build_dir))
     entry = results.entry(job.notebook.stem) if results else None
-    if entry is None or not entry.ok or entry.inputs != digest:
+    if results is None or entry is None or not entry.ok or entry.inputs != digest:
         return None
     executed = build_dir / job.technique.slug / request.profile / f"{job.notebook.stem}.ipynb"
-    return NotebookRun(
+    run = NotebookRun(
         job.technique.slug,
         job.notebook.stem,
         job.notebook.script,
@@ -96,6 +66,7 @@ def _cached(job: Job, digest: str, request: RunRequest, build_dir: Path) -> Note
         finished=entry.finished,
         seed_metrics=entry.seed_metrics,
     )
+    return run, results.environment
 
 
 _EVENTS: Any = None  # the progress queue of a worker process
@@ -153,64 +124,6 @@ def _check_overrides(jobs: list[Job], request: RunRequest) -> dict[str, set[str]
     return accepted
 
 
-class _Recorder:
-    """Records each finished notebook into its technique's results file at once."""
-
-    def __init__(self, project: Project, request: RunRequest, build_dir: Path) -> None:
-        self.project, self.request, self.build_dir = project, request, build_dir
-        self.runs: dict[str, NotebookRun] = {}
-
-        self.unsaved: dict[str, dict[str, NotebookEntry]] = {}
-        self.problems: dict[str, str] = {}  # technique: why its results could not be written
-
-    def __call__(self, job: Job, run: NotebookRun) -> None:
-        self.runs[job.label] = run
-        if run.cache != CacheState.HIT:
-            self.record(job.technique, {run.stem: run.entry(self.project)})
-
-    def record(self, technique: Technique, entries: dict[str, NotebookEntry]) -> list[ClaimOutcome]:
-        """Record entries; where the results file cannot be written, keep them in the build
-        folder and remember why, so that a full disk costs no measurement."""
-        path = results_path(technique, self.request.profile, self.build_dir)
-        try:
-            return record(
-                technique,
-                self.project,
-                self.request.profile,
-                path,
-                entries,
-                force=self.request.force,
-            )
-        except OSError as error:
-            return self._keep(technique, path, entries, error)
-
-    def _keep(
-        self, technique: Technique, path: Path, entries: dict[str, NotebookEntry], error: OSError
-    ) -> list[ClaimOutcome]:
-        kept = self.unsaved.setdefault(technique.slug, {})
-        kept.update(entries)
-        profile = self.request.profile
-        outcomes = check_all(technique.claims, {s: e.seed_runs() for s, e in kept.items()}, profile)
-        fallback = results_under(self.build_dir, technique.slug, f"{profile}.unsaved")
-        results = ResultsFile(
-            technique.slug, profile, environment_stamp(self.project), dict(kept), tuple(outcomes)
-        )
-        relpath = self.project.relpath
-        try:
-            write_atomic(fallback, dump_json(results.to_json()))
-            where = (
-                f"kept in {relpath(fallback)}; once there is room, record them with "
-                f"`tutorial-gen merge {relpath(fallback)}`"
-            )
-        except OSError as second:
-            where = f"lost: {relpath(fallback)} could not be written either ({second.strerror})"
-        self.problems[technique.slug] = (
-            f"could not write {relpath(path)}: {error.strerror} (errno {error.errno}); "
-            f"this run's results are {where}"
-        )
-        return outcomes
-
-
 def run_suite(
     selection: list[tuple[Technique, list[str] | None]],
     project: Project,
@@ -219,6 +132,7 @@ def run_suite(
     progress: ProgressHook | None = None,
 ) -> list[TechniqueReport]:
     """Run the selected notebooks and record their results; one report per technique."""
+    require_clean(selection, project, request)  # before anything runs
     build_dir = (request.build_dir or project.build_path).resolve()
     request = dataclasses.replace(request, build_dir=build_dir)
     sweep_stale(build_dir)  # connection files of runs that were killed
@@ -226,7 +140,7 @@ def run_suite(
     if request.shard:
         jobs = shard(jobs, *request.shard)
     accepted = _check_overrides(jobs, request)
-    recorder = _Recorder(project, request, build_dir)
+    recorder = Recorder(project, request, build_dir)
     with _LookAhead(request, build_dir) as ahead:
         if jobs:  # boots while the cache is checked; wasted (and killed) if the job is a hit
             ahead.launch(jobs[0])
@@ -240,16 +154,8 @@ def run_suite(
         else:
             ahead.discard()
             _run_parallel(pending, project, request, progress, recorder)
-    reports = []
-    for technique, _ in selection:
-        mine = [recorder.runs[j.label] for j in jobs if j.technique.slug == technique.slug]
-        if not mine:
-            continue
-        path = results_path(technique, request.profile, build_dir)
-        outcomes = recorder.record(technique, {run.stem: run.entry(project) for run in mine})
-        problem = recorder.problems.get(technique.slug)
-        reports.append(TechniqueReport(technique, request.profile, mine, outcomes, path, problem))
-    return reports
+    reports = [recorder.report(technique, jobs) for technique, _ in selection]
+    return [report for report in reports if report]
 
 
 class _LookAhead:
@@ -297,7 +203,7 @@ def _check_cache(
     project: Project,
     request: RunRequest,
     accepted: dict[str, set[str]],
-    recorder: Callable[[Job, NotebookRun], None],
+    recorder: Recorder,
     progress: ProgressHook | None,
 ) -> list[Pending]:
     """Preflight and build every job; record the cache hits, return the misses."""
@@ -317,9 +223,9 @@ def _check_cache(
         assert request.build_dir is not None
         hit = None if request.force else _cached(job, digest, request, request.build_dir)
         if hit:
-            recorder(job, hit)
+            recorder.reuse(job, *hit)
             if progress:
-                progress(ProgressEvent(job.label, ProgressKind.CACHED, 0, 0, hit.wall_seconds))
+                progress(ProgressEvent(job.label, ProgressKind.CACHED, 0, 0, hit[0].wall_seconds))
         else:
             pending.append(Pending(job, digest, overrides, built))
     return pending
