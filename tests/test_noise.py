@@ -85,3 +85,24 @@ def test_decided_needs_the_whole_interval_on_one_side(low, high, op, threshold, 
     ):
         pytest.skip("the claim language has no == yet")
     assert decided(low, high, op, threshold) is verdict
+
+
+def test_the_claims_table_shows_the_interval_and_the_seeds_range():
+    from tutorial_gen.model import ClaimOutcome
+    from tutorial_gen.run.report import claims_table
+
+    outcome = ClaimOutcome(
+        "lat",
+        "nb",
+        "faster",
+        "a / b",
+        "<",
+        1,
+        ClaimStatus.PASS,
+        0.8927,
+        interval=[0.881, 0.904],
+        per_seed=[0.89, 0.8927, 0.90],
+    )
+    row = claims_table([outcome]).splitlines()[2]
+    assert row.split()[:3] == ["lat", "0.8927", "[0.881,"]
+    assert "(seeds 0.89 to 0.9)" in row and row.endswith("pass")

@@ -32,15 +32,28 @@ _MARK = {
 _EXPLAINED = (ClaimStatus.FAIL, ClaimStatus.INCONCLUSIVE, ClaimStatus.UNVERIFIED)
 
 
+def _measured_with_noise(result: ClaimOutcome) -> str:
+    """The measured value, its interval where it was sampled, its range where seeds ran."""
+    text = measured_text(result.measured)
+    if result.interval:
+        low, high = result.interval
+        text += f" [{low:.4g}, {high:.4g}]"
+    seeds = [v for v in result.per_seed or [] if v is not None]
+    if len(seeds) > 1:
+        text += f" (seeds {min(seeds):.4g} to {max(seeds):.4g})"
+    return text
+
+
 def claims_table(results: Iterable[ClaimOutcome]) -> str:
-    """A plain-text table: claim, measured, threshold, outcome (and why, where not plain)."""
+    """A plain-text table: claim, measured (with its interval and its range over seeds, where
+    there are some), threshold, outcome (and why, where not plain)."""
     rows = [("claim", "measured", "must hold", "status")]
     notes = []
     for result in results:
         rows.append(
             (
                 result.id,
-                measured_text(result.measured),
+                _measured_with_noise(result),
                 f"{result.op} {result.threshold:g}",
                 _MARK[result.status],
             )
