@@ -32,9 +32,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name tutorial-gen --display-name "Python 3 (tutorial-gen)"
 	touch $(STAMP)
 
-# The tool's own overhead, cache and parallel speed (see benchmarks/bench.py); takes a while.
+# The tool's own overhead, cache and parallel speed (see benchmarks/bench.py), then latency
+# verdicts beside other TensorFlow jobs (benchmarks/latency_noise.py); takes a while.
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/latency_noise.py
 
 # Regenerate the golden files the tests compare against (never done by the tests themselves).
 golden: setup

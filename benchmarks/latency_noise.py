@@ -29,7 +29,9 @@ TOOL = [sys.executable, "-m", "tutorial_gen"]
 def project_copy(folder: Path) -> Path:
     """A copy of the project's notebooks and settings to run in: its results are its own."""
     target = folder / "project"
-    shutil.copytree(ROOT / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(
+        ROOT / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns("build")
+    )
     shutil.copy2(ROOT / "pyproject.toml", target / "pyproject.toml")
     return target
 
@@ -114,7 +116,9 @@ def main() -> int:
     parser.add_argument("--load-technique", default="clustering")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    print("| machine | load (1 min) | run | claim | measured | 99% interval | must hold | verdict |")
+    print(
+        "| machine | load (1 min) | run | claim | measured | 99% interval | must hold | verdict |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     verdicts: dict[int, list[dict[str, str]]] = {0: [], 1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="latency-noise.") as tmp:
@@ -139,9 +143,13 @@ def main() -> int:
     one_job_agree = all(run == verdicts[1][0] for run in verdicts[1])
     print()
     print(f"quiet verdicts: {quiet}")
-    print(f"one job beside: every claim decided in every run: {one_job_decided}; all agree: "
-          f"{one_job_agree}")
-    print(f"verdicts that differ from the quiet machine's (inconclusive aside): {flipped or 'none'}")
+    print(
+        f"one job beside: every claim decided in every run: {one_job_decided}; all agree: "
+        f"{one_job_agree}"
+    )
+    print(
+        f"verdicts that differ from the quiet machine's (inconclusive aside): {flipped or 'none'}"
+    )
     return 0 if not flipped and one_job_decided and one_job_agree else 1
 
 
