@@ -204,6 +204,15 @@ def test_a_lint_finding_fails(project, tiny):
     assert outcome[CURRENT][0], outcome  # fresh: only lint finds something
 
 
+def test_a_claim_phrase_that_differs_in_case_fails(project, tiny):
+    record_full(tiny, project)
+    # the prose says "squares numbers"; the claim "Squares numbers" is not that sentence
+    edit(tiny / "technique.toml", 'phrase = "squares numbers"', 'phrase = "Squares numbers"')
+    ok, reason = checklist(tiny, project)[LINT]
+    assert not ok
+    assert "claim-phrase" in reason and "the case differs" in reason, reason
+
+
 def test_a_full_run_records_what_the_check_expects(project, tiny, tmp_path):
     report = run_technique(
         load_technique(tiny), project, RunRequest(profile=Profile.FULL, build_dir=tmp_path / "b")
