@@ -104,6 +104,16 @@ def test_each_seed_runs_and_a_claim_must_hold_for_every_one(project, seeded, tmp
     }
 
 
+def test_a_claim_of_another_profile_is_reported_once_not_per_seed():
+    from tutorial_gen.model import Claim
+    from tutorial_gen.verify.claims import check_seeds
+
+    claim = Claim("c", "nb", "p", "value", ">=", 1, profiles=("full",))
+    outcome = check_seeds(claim, [(42, {"value": 2}), (43, {"value": 3})], "smoke")
+    assert outcome.status == ClaimStatus.NOT_IN_PROFILE
+    assert outcome.reason == "holds for full" and outcome.per_seed is None
+
+
 def test_the_seed_count_is_part_of_the_cache_key(project, seeded, tmp_path):
     _run(project, seeded, tmp_path, seeds=1)
     (report,) = _run(project, seeded, tmp_path, seeds=1)
