@@ -67,6 +67,16 @@ def test_numbers_measured_over_seeds_show_their_range(project, tiny):
     assert "Numbers grow 4.0x (3.9x–4.2x over 3 seeds)" in _overview(project, tiny)
 
 
+def test_points_give_an_accuracy_change_with_its_seed_range():
+    from tutorial_gen.publish.formats import Measured, points
+
+    assert points(0.0096) == "0.96 points"
+    assert (
+        points(Measured(0.0096, [0.0064, 0.0096, 0.0109])) == "0.96 points (0.64–1.09 over 3 seeds)"
+    )
+    assert points(None) == "n/a"
+
+
 def test_a_missing_required_section_is_an_error(project, tiny):
     toml = tiny / "technique.toml"
     toml.write_text(

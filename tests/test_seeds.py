@@ -114,6 +114,20 @@ def test_a_claim_of_another_profile_is_reported_once_not_per_seed():
     assert outcome.reason == "holds for full" and outcome.per_seed is None
 
 
+def test_a_reason_every_seed_shares_is_said_once():
+    from tutorial_gen.model import Claim
+    from tutorial_gen.verify.claims import check_seeds
+
+    claim = Claim("c", "nb", "p", "value", ">=", 1, unverified="needs a phone")
+    outcome = check_seeds(claim, [(42, {"value": 2}), (43, {"value": 3})], "smoke")
+    assert (outcome.status, outcome.reason) == (ClaimStatus.UNVERIFIED, "needs a phone")
+    failing = Claim("d", "nb", "p", "value", ">=", 3)
+    outcome = check_seeds(
+        failing, [(42, {"value": 2}), (43, {"value": 3}), (44, {"value": 1})], "smoke"
+    )
+    assert outcome.reason == "seed 42: measured 2; seed 44: measured 1"
+
+
 def test_the_seed_count_is_part_of_the_cache_key(project, seeded, tmp_path):
     _run(project, seeded, tmp_path, seeds=1)
     (report,) = _run(project, seeded, tmp_path, seeds=1)

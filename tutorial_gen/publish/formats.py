@@ -39,6 +39,19 @@ def pct(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else _over_seeds(value, lambda v: f"{100 * v:.{digits}f}%")
 
 
+def points(value: float | None, digits: int = 2) -> str:
+    """A difference of two accuracies (fractions) in percentage points, `0.0096` -> `0.96 points`
+    (`0.96 points (0.64–1.09 over 3 seeds)` for a value measured over seeds)."""
+    if value is None:
+        return "n/a"
+    seeds = getattr(value, "seeds", ())
+    text = f"{100 * value:.{digits}f} points"
+    if len(seeds) > 1:
+        low, high = 100 * min(seeds), 100 * max(seeds)
+        text += f" ({low:.{digits}f}–{high:.{digits}f} over {len(seeds)} seeds)"
+    return text
+
+
 def _size(value: float) -> str:
     for unit, scale in (("MB", 1e6), ("KB", 1e3)):
         if value >= scale:
@@ -71,6 +84,7 @@ def down(value: float | None, digits: int = 0) -> str:
 FILTERS: dict[str, Callable[..., str]] = {
     "times": times,
     "pct": pct,
+    "points": points,
     "size": size,
     "ms": ms,
     "down": down,

@@ -122,14 +122,20 @@ def check_seeds(claim: Claim, runs: SeedRuns | None, profile: str) -> ClaimOutco
         )
         return _outcome(claim, ClaimStatus.PASS if holds else ClaimStatus.FAIL, **more)
     status = next(s for s in _PRECEDENCE if any(o.status == s for o in seeds))
-    reasons = [
-        f"seed {seed}: {o.reason or _measured(o)}"
-        for (seed, _), o in zip(runs, seeds, strict=True)
-        if o.status == status
-    ]
+    return _outcome(claim, status, reason=_seed_reasons(runs, seeds, status), **more)
+
+
+def _seed_reasons(runs: SeedRuns, seeds: list[ClaimOutcome], status: ClaimStatus) -> str:
+    """Why the seeds give `status`: each seed's reason, or one reason all of them share."""
     if status == ClaimStatus.PASS:
-        reasons = [f"holds for each of {len(runs)} seeds"]
-    return _outcome(claim, status, reason="; ".join(dict.fromkeys(reasons)) or None, **more)
+        return f"holds for each of {len(runs)} seeds"
+    by_reason: dict[str, list[str]] = {}
+    for (seed, _), outcome in zip(runs, seeds, strict=True):
+        if outcome.status == status:
+            by_reason.setdefault(outcome.reason or _measured(outcome), []).append(str(seed))
+    if len(by_reason) == 1 and len(next(iter(by_reason.values()))) == len(runs):
+        return next(iter(by_reason))  # the same for every seed: said once
+    return "; ".join(f"seed {', '.join(s)}: {reason}" for reason, s in by_reason.items())
 
 
 def check_all(
