@@ -87,6 +87,23 @@ def test_results_of_the_sources_as_they_are_pass(project, tiny):
     assert all(outcome[item][0] for item in (CLAIMS, CURRENT, LINT)), outcome
 
 
+def test_results_over_several_seeds_are_decided_per_seed(project, tiny):
+    record_full(tiny, project)
+    path = results_path(load_technique(tiny), Profile.FULL)
+    results = read_results(path)
+    entry = results.entry("tiny")
+    seeds = {42: dict(entry.metrics), 43: {**entry.metrics, "growth": 3.5}}
+    # the median passes `four-x` (growth >= 4), seed 43 does not: recorded as a fail, the
+    # check re-decides it per seed and agrees
+    seeded = dataclasses.replace(
+        entry, metrics={**entry.metrics, "growth": 4.0}, seed_metrics=seeds
+    )
+    record(load_technique(tiny), project, Profile.FULL, path, {"tiny": seeded})
+    outcome = checklist(tiny, project)
+    assert outcome[CURRENT][0], outcome[CURRENT]
+    assert not outcome[CLAIMS][0] and "four-x" in outcome[CLAIMS][1]
+
+
 def test_a_failing_claim_of_the_results_notebook_fails(project, tiny):
     claim_on_the_sweep(tiny)
     record_full(tiny, project, sweep={"best_accuracy": 0.8})

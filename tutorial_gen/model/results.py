@@ -298,10 +298,6 @@ class ResultsFile:
     def entry(self, stem: str) -> NotebookEntry | None:
         return self.notebooks.get(stem)
 
-    def metrics_by_notebook(self) -> dict[str, dict[str, Any] | None]:
-        """{stem: metrics}, None for a notebook whose last run failed (its claims fail)."""
-        return {stem: (e.metrics if e.ok else None) for stem, e in self.notebooks.items()}
-
     def seed_runs_by_notebook(self) -> dict[str, list[tuple[int | None, dict[str, Any]]] | None]:
         """{stem: [(seed, metrics)]} for deciding claims, None for a notebook whose run failed."""
         return {stem: e.seed_runs() for stem, e in self.notebooks.items()}

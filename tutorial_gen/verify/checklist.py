@@ -169,7 +169,9 @@ def _current(evidence: Evidence) -> Outcome:
     """Each notebook's stored digest is the one a full run's cache computes now, and its claims
     are decided as technique.toml's claims decide them now."""
     stale = [f"{', '.join(s)}: {why}" for why, s in _stale_notebooks(evidence).items()]
-    now = check_all(evidence.technique.claims, evidence.results.metrics_by_notebook(), Profile.FULL)
+    now = check_all(
+        evidence.technique.claims, evidence.results.seed_runs_by_notebook(), Profile.FULL
+    )
     recorded = {c.id: c for c in evidence.results.claims}
     claims = [c.id for c in now if recorded.pop(c.id, None) != c] + sorted(recorded)
     if claims:
