@@ -75,6 +75,7 @@ def test_points_give_an_accuracy_change_with_its_seed_range():
         points(Measured(0.0096, [0.0064, 0.0096, 0.0109])) == "0.96 points (0.64–1.09 over 3 seeds)"
     )
     assert points(None) == "n/a"
+    assert pct(Measured(0.8, [0.8, 0.8001, 0.7999]), 0) == "80%"  # no range the digits hide
 
 
 def test_a_missing_required_section_is_an_error(project, tiny):

@@ -24,8 +24,9 @@ def _over_seeds(value: float, shown: Callable[[float], str]) -> str:
     """`shown(value)`, followed by the range over the seeds where there are several."""
     text = shown(value)
     seeds = getattr(value, "seeds", ())
-    if len(seeds) > 1:
-        text += f" ({shown(min(seeds))}–{shown(max(seeds))} over {len(seeds)} seeds)"
+    low, high = (shown(min(seeds)), shown(max(seeds))) if seeds else ("", "")
+    if len(seeds) > 1 and low != high:  # a range the shown digits cannot tell apart is left out
+        text += f" ({low}–{high} over {len(seeds)} seeds)"
     return text
 
 
@@ -46,9 +47,11 @@ def points(value: float | None, digits: int = 2) -> str:
         return "n/a"
     seeds = getattr(value, "seeds", ())
     text = f"{100 * value:.{digits}f} points"
-    if len(seeds) > 1:
-        low, high = 100 * min(seeds), 100 * max(seeds)
-        text += f" ({low:.{digits}f}–{high:.{digits}f} over {len(seeds)} seeds)"
+    low, high = (
+        (f"{100 * min(seeds):.{digits}f}", f"{100 * max(seeds):.{digits}f}") if seeds else ("", "")
+    )
+    if len(seeds) > 1 and low != high:
+        text += f" ({low}–{high} over {len(seeds)} seeds)"
     return text
 
 
