@@ -16,9 +16,9 @@
 # 3. measure each file with the LiteRT interpreter, the runtime that runs `.tflite` models on
 #    devices: size on disk, accuracy on all 10,000 test images, and latency on one CPU thread.
 #
-# You get a table and a chart comparing the four files. In our run the dynamic range model is
-# 3.5x smaller than the float model and the full integer model stays within 1 point of the float
-# model's accuracy.
+# You get a table and a chart comparing the four files. In our runs (three seeds) the dynamic
+# range model is 3.5x smaller than the float model and the full integer model stays within 1
+# point of the float model's accuracy.
 
 # %%
 # tutorial-gen: setup

@@ -415,7 +415,8 @@ show_latency(
 # pruning weights one by one leaves the matrices dense, and the CPU kernels multiply the zeros
 # like any other number. Unstructured sparsity buys size, not speed, unless the runtime has
 # kernels built for it. The pruned and quantized model was faster than the float baseline in
-# our run; credit quantization, whose kernels work with 8-bit weights, not the zeros.
+# each of our runs (three seeds, each comparison decided by its interval); credit quantization,
+# whose kernels work with 8-bit weights, not the zeros.
 #
 # ## Measure runtime memory
 #
