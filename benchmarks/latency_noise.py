@@ -4,7 +4,8 @@ when other TensorFlow jobs share the machine?
 The tutorial (`pruning_with_keras` by default) is run in its full profile, forced, one seed, in a
 copy of the project (the tree is never written): once on a quiet machine, then `--runs` times with
 one TensorFlow job beside it (a forced smoke run of another technique, restarted as long as the
-measurement lasts), then `--runs` times with two. For every run it prints each latency claim's
+measurement lasts), then `--runs` times with two (`--loads 1,2`; `--loads 3` adds a heavier
+series). For every run it prints each latency claim's
 value, interval and verdict, and the load average; at the end, whether every loaded verdict is the
 quiet machine's or inconclusive (the acceptance), and whether the one-job runs all decided.
 """
@@ -115,16 +116,20 @@ def main() -> int:
     parser.add_argument("--script", default="notebooks/pruning/pruning_with_keras.py")
     parser.add_argument("--load-technique", default="clustering")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--loads", default="1,2", help="how many jobs beside the measurement, per series"
+    )
     args = parser.parse_args()
+    loads = [int(n) for n in args.loads.split(",")]
     print(
         "| machine | load (1 min) | run | claim | measured | 99% interval | must hold | verdict |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    verdicts: dict[int, list[dict[str, str]]] = {0: [], 1: [], 2: []}
+    verdicts: dict[int, list[dict[str, str]]] = {jobs: [] for jobs in [0, *loads]}
     with tempfile.TemporaryDirectory(prefix="latency-noise.") as tmp:
         folder = Path(tmp)
         project = project_copy(folder)
-        for jobs, runs in ((0, 1), (1, args.runs), (2, args.runs)):
+        for jobs, runs in ((0, 1), *((jobs, args.runs) for jobs in loads)):
             with Load(jobs, args.load_technique, folder):
                 for run in range(runs):
                     claims, load, seconds = measured_run(project, args.script, folder / "build")
@@ -134,13 +139,14 @@ def main() -> int:
     quiet = verdicts[0][0]
     flipped = [
         (jobs, claim_id, status)
-        for jobs in (1, 2)
+        for jobs in loads
         for run in verdicts[jobs]
         for claim_id, status in run.items()
         if status not in (quiet[claim_id], "inconclusive", "unverified")
     ]
-    one_job_decided = all(s != "inconclusive" for run in verdicts[1] for s in run.values())
-    one_job_agree = all(run == verdicts[1][0] for run in verdicts[1])
+    one_job = verdicts.get(1, [])
+    one_job_decided = all(s != "inconclusive" for run in one_job for s in run.values())
+    one_job_agree = all(run == one_job[0] for run in one_job)
     print()
     print(f"quiet verdicts: {quiet}")
     print(
