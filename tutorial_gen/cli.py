@@ -238,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
         type=positive(float),
         default=None,
         metavar="SECONDS",
-        help="time limit of each whole notebook",
+        help="time limit of each whole notebook (of each seed's run, over several seeds)",
     )
     run.add_argument(
         "--clean-env",

@@ -19,7 +19,7 @@ class RunRequest:
     force: bool = False  # rerun even when the cache has the answer
     overrides: dict[str, Any] = field(default_factory=dict)  # parameter values over the profile's
     cell_timeout: int | None = None  # seconds per cell (default: the notebook's)
-    budget: float | None = None  # seconds per notebook
+    budget: float | None = None  # seconds per notebook (per seed, over several seeds)
     log_output: bool = False  # echo cell output while running
     clean_env: bool = False  # kernels in fresh environments holding only what the setup installs
     threads: int | None = None  # thread limit of each kernel (set for parallel workers)
