@@ -240,3 +240,45 @@ def test_defaults_come_from_the_schema(tiny):
     assert technique.notebooks["tiny"].cell_timeout == NOTEBOOK.key("cell_timeout").default
     assert technique.claims[1].profiles == tuple(CLAIM.key("profiles").default)
     assert technique.overview["results"][1]["hyperparameter_format"] == "pct"
+
+
+def test_the_declared_stacks_load_and_the_newest_is_the_projects_own():
+    from conftest import ROOT
+
+    project = load_project(ROOT)
+    assert [s.tensorflow for s in project.stacks.values() if s.legacy_keras] == [
+        "2.16.2",
+        "2.17.1",
+        "2.18.1",
+        "2.19.1",
+        "2.20.0",
+        "2.21.0",
+    ]
+    newest = [s for s in project.stacks.values() if s.supported][-1]
+    assert all(project.pins[name] == version for name, version in newest.pins.items())
+    keras3 = project.stacks["keras3"]
+    assert not keras3.legacy_keras and not keras3.supported and "tf-keras" not in keras3.pins
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            'pins = { tensorflow = "2.21.0" }',
+            "pins no tensorflow-model-optimization, ai-edge-litert, tf-keras",
+        ),
+        ('pins = { tensorflow = ">=2.21" }', "pins must be a table of exact versions"),
+        ('pins = { tensorflow = "2.21.0" }\nlegacy = true', "unknown key"),
+        ("pins = 3", "pins must be a table of exact versions"),
+    ],
+)
+def test_a_stack_says_what_is_wrong_with_it(repo, table, message):
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8") + f"\n[tool.tutorial_gen.stacks.old]\n{table}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_project(repo)
+    assert message in error.value.message
+    assert error.value.path == pyproject

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..model import Project, canonical_name
+from ..model import Project, Stack, canonical_name
 from .toml import line_of, load_toml, reject_unknown
 
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([A-Za-z0-9_.\-+]+)\s*$")
@@ -31,8 +31,9 @@ def load_project(root: Path | None = None) -> Project:
     root = find_root(root)
     path = root / "pyproject.toml"
     data = load_toml(path)
-    settings = data.get("tool", {}).get("tutorial_gen", {})
-    reject_unknown(settings, _SETTINGS, path, "tool.tutorial_gen")
+    settings = dict(data.get("tool", {}).get("tutorial_gen", {}))
+    reject_unknown(settings, _SETTINGS | {"stacks"}, path, "tool.tutorial_gen")
+    stacks = _stacks(settings.pop("stacks", {}), path)
     for key, value in settings.items():
         if not isinstance(value, str):
             raise ConfigError(
@@ -43,4 +44,50 @@ def load_project(root: Path | None = None) -> Project:
         match = _PIN.match(requirement)
         if match:
             pins[canonical_name(match.group(1))] = match.group(2)
-    return Project(root=root, pins=pins, **settings)
+    return Project(root=root, pins=pins, stacks=stacks, **settings)
+
+
+_VERSION = re.compile(r"^[0-9][A-Za-z0-9_.+\-]*$")
+_STACK_KEYS = {"pins", "legacy_keras", "supported", "note"}
+# What every stack pins: the releases a tutorial's imports resolve to.
+STACK_PINS = ("tensorflow", "tensorflow-model-optimization", "ai-edge-litert")
+
+
+def _stacks(data: object, path: Path) -> dict[str, Stack]:
+    """`[tool.tutorial_gen.stacks.<name>]`: each a table of exact pins and how the stack runs."""
+    if not isinstance(data, dict):
+        raise ConfigError("[tool.tutorial_gen] stacks must be a table of stacks", path=path)
+    stacks = {}
+    for name, table in data.items():
+        where = f"tool.tutorial_gen.stacks.{name}"
+        line = line_of(path, f"[{where}]")
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{where}] must be a table", path=path, line=line)
+        reject_unknown(table, _STACK_KEYS, path, where)
+        pins = table.get("pins")
+        if not isinstance(pins, dict) or not all(
+            isinstance(v, str) and _VERSION.match(v) for v in pins.values()
+        ):
+            raise ConfigError(
+                f"[{where}] pins must be a table of exact versions, such as "
+                '{ tensorflow = "2.21.0" }',
+                path=path,
+                line=line,
+            )
+        pins = {canonical_name(k): v for k, v in pins.items()}
+        legacy = table.get("legacy_keras", True)
+        needed = STACK_PINS + (("tf-keras",) if legacy else ())
+        missing = [n for n in needed if n not in pins]
+        if missing:
+            raise ConfigError(
+                f"[{where}] pins no {', '.join(missing)}",
+                path=path,
+                line=line,
+                hint="every stack pins tensorflow, tensorflow-model-optimization and "
+                "ai-edge-litert, and tf-keras where it runs with legacy Keras",
+            )
+        for flag in ("legacy_keras", "supported"):
+            if not isinstance(table.get(flag, True), bool):
+                raise ConfigError(f"[{where}] {flag} must be true or false", path=path, line=line)
+        stacks[name] = Stack(name, pins, legacy, table.get("supported", True), table.get("note"))
+    return stacks

@@ -11,6 +11,7 @@ from .project import (
     Claim,
     Notebook,
     Project,
+    Stack,
     Technique,
     canonical_name,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Role",
     "RunRequest",
     "RunStatus",
+    "Stack",
     "Tag",
     "Technique",
     "canonical_name",

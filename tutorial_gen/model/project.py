@@ -22,6 +22,23 @@ def canonical_name(distribution: str) -> str:
 
 
 @dataclass(frozen=True)
+class Stack:
+    """One tested combination of TensorFlow, Keras, tfmot and LiteRT releases
+    (`[tool.tutorial_gen.stacks.<name>]`)."""
+
+    name: str
+    pins: dict[str, str]  # {canonical distribution name: exact version}
+    legacy_keras: bool = True  # runs with TF_USE_LEGACY_KERAS=1 (tfmot needs Keras 2)
+    supported: bool = True  # False: shown to users, expected to fail, never failing a check
+    note: str | None = None
+
+    @property
+    def tensorflow(self) -> str:
+        """The TensorFlow release of the stack."""
+        return self.pins["tensorflow"]
+
+
+@dataclass(frozen=True)
 class Project:
     """Settings of the repository that holds the tutorials (`[tool.tutorial_gen]`)."""
 
@@ -33,6 +50,7 @@ class Project:
     build_dir: str = "build"
     copyright: str = "2026 The tutorial_gen Authors"
     pins: dict[str, str] = field(default_factory=dict)  # {canonical name: version}
+    stacks: dict[str, Stack] = field(default_factory=dict)  # the tested stacks, oldest first
 
     @property
     def notebooks_dir(self) -> Path:
