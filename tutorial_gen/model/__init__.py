@@ -3,6 +3,7 @@
 This package imports nothing else of tutorial_gen; every stage may import it.
 """
 
+from .compat import COMPAT_SCHEMA, CompatCell, CompatFile, CompatStatus, StackRun
 from .project import (
     DEFAULT_CELL_TIMEOUT,
     SEED_PARAMETER,
@@ -41,6 +42,11 @@ from .status import (
 )
 
 __all__ = [
+    "COMPAT_SCHEMA",
+    "CompatCell",
+    "CompatFile",
+    "CompatStatus",
+    "StackRun",
     "DEFAULT_CELL_TIMEOUT",
     "NUMERIC_ROW_KEYS",
     "ROW_KEYS",

@@ -11,13 +11,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..errors import ConfigError
 from ..fileio import dump_json, write_if_changed
 from ..model import (
     ClaimOutcome,
+    CompatFile,
     NotebookEntry,
     Profile,
     Project,
@@ -28,6 +30,8 @@ from ..model import (
 )
 from ..verify.claims import check_all
 from .stamp import environment_stamp
+
+T = TypeVar("T")
 
 
 def results_path(technique: Technique, profile: str, build_dir: Path | None = None) -> Path:
@@ -47,6 +51,20 @@ def results_under(folder: Path, slug: str, profile: str) -> Path:
 def read_results(path: Path, *, force: bool = False) -> ResultsFile | None:
     """The results file at `path`; None where there is none (or, with `force`, where it is
     unreadable and will be rewritten)."""
+    return _read(path, ResultsFile.from_json, "results file", force=force)
+
+
+def compat_path(technique: Technique) -> Path:
+    """Where `tutorial-gen compat` writes a technique's matrix (committed, beside full.json)."""
+    return technique.folder / "results" / "compat.json"
+
+
+def read_compat(path: Path, *, force: bool = False) -> CompatFile | None:
+    """The compatibility file at `path`; None where there is none."""
+    return _read(path, CompatFile.from_json, "compatibility file", force=force)
+
+
+def _read(path: Path, parse: Callable[[Any], T], kind: str, *, force: bool) -> T | None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -56,7 +74,7 @@ def read_results(path: Path, *, force: bool = False) -> ResultsFile | None:
             return None
         raise ConfigError(f"cannot be read: {error}", path=path) from error
     try:
-        return ResultsFile.from_json(json.loads(text))
+        return parse(json.loads(text))
     except (json.JSONDecodeError, ResultsFormatError) as error:
         if force:
             return None
@@ -64,7 +82,7 @@ def read_results(path: Path, *, force: bool = False) -> ResultsFile | None:
         reason = (
             "holds merge-conflict markers"
             if conflicted
-            else f"is not a tutorial-gen results file: {error}"
+            else f"is not a tutorial-gen {kind}: {error}"
         )
         hint = getattr(error, "hint", None) or (
             "resolve the conflict or restore it with git, or rerun with --force to measure anew"
