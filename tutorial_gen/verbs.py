@@ -9,7 +9,7 @@ from .lint import RULES, lint_document, lint_paths, load_document
 from .model import Profile, Project, ResultsFile, Technique
 from .publish.render import refuse_failing, render, render_files
 from .run.cache import run_inputs
-from .run.store import load_results, read_results, results_path
+from .run.store import compat_path, load_results, read_compat, read_results, results_path
 from .verify.checklist import Evidence, run_checklist
 
 
@@ -20,10 +20,11 @@ def render_overviews(
     check: bool = False,
     allow_failing: bool = False,
 ) -> list[Path]:
-    """Render (or, with `check`, compare) every technique's overview from its full results;
-    results holding a failing claim are refused unless `allow_failing` (the page then warns)."""
-    pages = [(t, load_results(t)) for t in techniques]
-    for technique, results in pages if not allow_failing else []:
+    """Render (or, with `check`, compare) every technique's overview from its full results and
+    its compatibility matrix; results holding a failing claim are refused unless
+    `allow_failing` (the page then warns)."""
+    pages = [(t, load_results(t), read_compat(compat_path(t))) for t in techniques]
+    for technique, results, _ in pages if not allow_failing else []:
         refuse_failing(results, results_path(technique, Profile.FULL))
     return render(pages, project, check=check)
 
@@ -39,8 +40,8 @@ def check_technique(technique: Technique, project: Project) -> list[tuple[str, b
         "findings": _findings(technique, project),
         "folder": project.relpath(technique.folder),
     }
-    try:
-        files = render_files(technique, project, results)
+    try:  # the page as `render` writes it: with the compatibility matrix, where measured
+        files = render_files(technique, project, results, read_compat(compat_path(technique)))
     except TutorialGenError as error:
         return run_checklist(Evidence(technique, results, None, error.message, **sources))
     stale = tuple(

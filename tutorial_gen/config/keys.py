@@ -330,7 +330,8 @@ OVERVIEW = Table(
         Key(
             "api",
             "prose list",
-            "API compatibility: the APIs and versions supported.",
+            "API compatibility: the APIs supported. The releases they run on are not written "
+            "here: the page shows them from results/compat.json.",
             required=True,
         ),
         Key("api_roadmap", "prose list", "API compatibility, not supported yet.", default=[]),

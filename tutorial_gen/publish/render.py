@@ -23,7 +23,18 @@ from ..config import line_of
 from ..config.keys import OVERVIEW
 from ..errors import ConfigError, TutorialGenError, did_you_mean
 from ..fileio import sync_generated
-from ..model import ClaimOutcome, Environment, Project, ResultRow, ResultsFile, Role, Technique
+from ..model import (
+    ClaimOutcome,
+    CompatFile,
+    Environment,
+    Notebook,
+    Project,
+    ResultRow,
+    ResultsFile,
+    Role,
+    Technique,
+)
+from .compat import compat_context
 from .formats import FILTERS, HYPERPARAMETER_FORMATS, Measured, ms, pct, size
 from .helpers import claim, metric
 from .plot import accuracy_vs_size_svg
@@ -149,13 +160,33 @@ def _results_tables(
     return tables, sources
 
 
+def _link(notebook: Notebook, project: Project) -> dict[str, str]:
+    """A notebook as the page links it: the title of its script, its Colab address."""
+    text = notebook.script.read_text(encoding="utf-8")
+    match = re.search(r"^# # (.+)$", text, re.MULTILINE)
+    title = match.group(1) if match else notebook.stem
+    return {
+        "title": title,
+        "url": colab_url(project, notebook.ipynb),
+        "script": notebook.script.name,
+    }
+
+
 def _link_for(technique: Technique, project: Project, role: Role) -> dict[str, str] | None:
     for notebook in technique.with_role(role):
-        text = notebook.script.read_text(encoding="utf-8")
-        match = re.search(r"^# # (.+)$", text, re.MULTILINE)
-        title = match.group(1) if match else notebook.stem
-        return {"title": title, "url": colab_url(project, notebook.ipynb)}
+        return _link(notebook, project)
     return None
+
+
+def _compat(
+    technique: Technique, project: Project, compat: CompatFile | None
+) -> dict[str, Any] | None:
+    """The API compatibility matrix's data (None where it was not measured)."""
+    if compat is None:
+        return None
+    ran = set(compat.notebooks())
+    links = {s: _link(n, project) for s, n in technique.notebooks.items() if s in ran}
+    return compat_context(compat, list(technique.notebooks), links)
 
 
 def _quoted(claim: dict[str, Any]) -> dict[str, Any]:
@@ -166,9 +197,15 @@ def _quoted(claim: dict[str, Any]) -> dict[str, Any]:
     return claim
 
 
-def context(technique: Technique, project: Project, results: ResultsFile) -> dict[str, Any]:
+def context(
+    technique: Technique,
+    project: Project,
+    results: ResultsFile,
+    compat: CompatFile | None = None,
+) -> dict[str, Any]:
     """Everything the overview template and the technique's prose may use: plain data and the
-    documented helpers `claim(id)` and `metric(notebook, name)`."""
+    documented helpers `claim(id)` and `metric(notebook, name)`; `compat` is the technique's
+    compatibility matrix, where it was measured."""
     for key in REQUIRED_OVERVIEW:
         if not technique.overview.get(key):
             raise ConfigError(
@@ -191,6 +228,7 @@ def context(technique: Technique, project: Project, results: ResultsFile) -> dic
         "failing": [c.to_json() for c in results.failing_claims()],
         "tutorial": _link_for(technique, project, Role.TUTORIAL),
         "guide": _link_for(technique, project, Role.GUIDE),
+        "compat": _compat(technique, project, compat),
         "claims": claims,
         "claim": partial(claim, by_id, technique.path),
         "metric": partial(metric, results, technique.path),
@@ -235,6 +273,12 @@ def code(value: Any) -> Markup:
     return Markup(f"{fence}{padded}{fence}")
 
 
+def cell(value: Any) -> Markup:
+    """A value as the text of a Markdown table cell: escaped, on one line, its `|` written as a
+    character reference, so nothing it contains can split the cell or end the row."""
+    return Markup(escape(" ".join(str(value).split())).replace("|", "&#124;"))
+
+
 # Every filter the overview template and technique prose may use.
 TEMPLATE_FILTERS = {**FILTERS, "url": url, "code": code}
 
@@ -251,6 +295,8 @@ def _environment(finalize: bool = True) -> SandboxedEnvironment:
         finalize=escape if finalize else None,  # every value printed, from technique.toml or a run
     )
     env.filters.update(TEMPLATE_FILTERS)
+    if finalize:  # the page's own tables; prose has no table cells to fill
+        env.filters["cell"] = cell
     return env
 
 
@@ -258,10 +304,16 @@ def _plot_name(index: int) -> str:
     return f"overview_accuracy_vs_size_{index + 1}.svg"
 
 
-def render_files(technique: Technique, project: Project, results: ResultsFile) -> dict[Path, str]:
-    """Every file of a technique's overview: `overview.md` and its plots, by path."""
+def render_files(
+    technique: Technique,
+    project: Project,
+    results: ResultsFile,
+    compat: CompatFile | None = None,
+) -> dict[Path, str]:
+    """Every file of a technique's overview: `overview.md` and its plots, by path; `compat` (the
+    technique's `results/compat.json`, None where there is none) fills its compatibility matrix."""
     env, prose_env = _environment(), _environment(finalize=False)
-    ctx = context(technique, project, results)
+    ctx = context(technique, project, results, compat)
     tables, sources = _results_tables(technique, results)
     plots: dict[str, str] = {}
     for index, (table, rows) in enumerate(zip(tables, sources, strict=True)):
@@ -311,19 +363,28 @@ def render_files(technique: Technique, project: Project, results: ResultsFile) -
     }
 
 
-def render_overview(technique: Technique, project: Project, results: ResultsFile) -> str:
+def render_overview(
+    technique: Technique,
+    project: Project,
+    results: ResultsFile,
+    compat: CompatFile | None = None,
+) -> str:
     """The overview page text of one technique."""
-    return render_files(technique, project, results)[technique.folder / "overview.md"]
+    return render_files(technique, project, results, compat)[technique.folder / "overview.md"]
 
 
 def render(
-    pages: list[tuple[Technique, ResultsFile]], project: Project, *, check: bool = False
+    pages: list[tuple[Technique, ResultsFile, CompatFile | None]],
+    project: Project,
+    *,
+    check: bool = False,
 ) -> list[Path]:
-    """Write (or compare, with `check`) each technique's overview files; the paths that changed."""
+    """Write (or compare, with `check`) each technique's overview files, from its results and
+    its compatibility matrix (None where there is none); the paths that changed."""
     files = [
         item
-        for technique, results in pages
-        for item in render_files(technique, project, results).items()
+        for technique, results, compat in pages
+        for item in render_files(technique, project, results, compat).items()
     ]
     return sync_generated(
         files, check=check, relpath=project.relpath, command="tutorial-gen render"
