@@ -147,11 +147,19 @@ def test_setup_cell_pins_what_is_imported(project, tiny):
 
 
 def test_setup_cell_installs_only_what_differs(project, tiny, tmp_path, monkeypatch):
+    import subprocess
+
     calls = []
-    monkeypatch.setattr("subprocess.run", lambda command, **kw: calls.append(command))
+
+    def pip(command, **kw):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr("subprocess.run", pip)
     namespace: dict = {}
-    exec(setup_source({"numpy": "0.0.1", "pytest": __import__("pytest").__version__}), namespace)
-    assert len(calls) == 1 and calls[0][-1] == "numpy==0.0.1"
+    pins = {"no-such-distribution": "1.0", "pytest": __import__("pytest").__version__}
+    exec(setup_source(pins), namespace)
+    assert len(calls) == 1 and calls[0][-1] == "no-such-distribution==1.0"
 
 
 def test_generated_files_get_the_usual_permissions(project, tiny):

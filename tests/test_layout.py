@@ -47,8 +47,10 @@ ALLOWED = {
         "docs",
         "arguments",
         "datasets",
+        "compat",
     },
-    "arguments": {"errors", "lint"},
+    "arguments": {"errors", "lint", "model"},
+    "compat": {"model", "errors", "fileio", "run"},
     "__init__": set(),
     "__main__": {"cli"},
 }

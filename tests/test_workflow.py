@@ -50,3 +50,32 @@ def test_merge_reads_what_the_shards_upload():
     assert re.search(r"shards/\*/\*/results/smoke\.json", merge)
     assert workflow["jobs"]["merge"]["needs"] == "smoke"
     assert workflow["jobs"]["merge"]["if"] == "always()"
+
+
+COMPAT = ROOT / ".github" / "workflows" / "compat.yml"
+
+
+def test_the_compat_workflow_has_one_job_per_declared_stack_and_its_commands_parse():
+    from tutorial_gen.config import load_project
+
+    workflow = yaml.safe_load(COMPAT.read_text(encoding="utf-8"))
+    stacks = workflow["jobs"]["stack"]["strategy"]["matrix"]["stack"]
+    assert stacks == list(load_project(ROOT).stacks), "one job per stack, in declared order"
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert "schedule" in triggers and "pyproject.toml" in triggers["push"]["paths"]
+    commands = [run for job in workflow["jobs"].values() for run in _steps(job) if "compat" in run]
+    assert len(commands) == 2
+    for stack in stacks:
+        args = shlex.split(commands[0].replace("${{ matrix.stack }}", stack))
+        parsed = parser().parse_args(args[args.index(".venv/bin/tutorial-gen") + 1 :])
+        assert parsed.stacks == [stack] and parsed.role == "tutorial"
+    merged = shlex.split(commands[1])
+    parsed = parser().parse_args(merged[merged.index(".venv/bin/tutorial-gen") + 1 :])
+    assert parsed.merge, "the last job merges what the stack jobs upload"
+    upload = next(
+        s
+        for s in workflow["jobs"]["stack"]["steps"]
+        if s.get("uses", "").startswith("actions/upload-artifact")
+    )
+    assert "notebooks/*/results/compat.json" in upload["with"]["path"].split()
+    assert workflow["jobs"]["matrix"]["needs"] == "stack"

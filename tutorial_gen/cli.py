@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .arguments import parameter, positive, rule_id, shard
+from .arguments import rule_id, run_options, run_request, shard
 from .config import load_project
 from .errors import ConfigError, TutorialGenError
-from .model import Profile, Project, RunRequest
+from .model import Project, Role
 from .selection import buildable, runnable, select
 
 
@@ -34,19 +34,8 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
     from .run.report import ProgressView, print_reports
     from .run.suite import run_suite
 
-    request = RunRequest(
-        profile=args.profile,
-        build_dir=args.build_dir,
-        jobs=args.jobs,
-        force=args.force,
-        overrides=dict(args.param),
-        cell_timeout=args.cell_timeout,
-        budget=args.budget,
-        log_output=args.log_output,
-        clean_env=args.clean_env,
-        shard=args.shard,
-        seeds=args.seeds,
-        allow_dirty=args.allow_dirty,
+    request = run_request(
+        args, clean_env=args.clean_env, shard=args.shard, allow_dirty=args.allow_dirty
     )
     selection = runnable(args.paths, project, args.claims)
     if args.offline:
@@ -63,6 +52,28 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
     expected = {job.label: job.expected for job in jobs}
     reports = run_suite(selection, project, request, progress=ProgressView(sys.stderr, expected))
     return 1 if print_reports(reports, project, expected) else 0
+
+
+def _cmd_compat(args: argparse.Namespace, project: Project) -> int:
+    from .compat import choose_stacks, merge_files, report, run_compat, with_role
+    from .run.report import ProgressView
+
+    if args.merge:
+        techniques = [t for t, _ in select([], project).only_techniques("compat")]
+        selection, outcomes = merge_files(args.merge, techniques, project)
+        return report(outcomes, selection, project)
+    stacks = choose_stacks(project, args.stacks)
+    selection = with_role(select(args.paths, project).only_techniques("compat"), args.role)
+    request = run_request(args)
+    outcomes = run_compat(
+        stacks,
+        selection,
+        project,
+        request,
+        progress=ProgressView(sys.stderr),
+        done=lambda outcome: print(outcome.summary(), flush=True),
+    )
+    return report(outcomes, selection, project)
 
 
 def _cmd_merge(args: argparse.Namespace, project: Project) -> int:
@@ -181,30 +192,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = verbs.add_parser("run", help="execute notebooks, harvest metrics, check claims")
     run.add_argument("paths", nargs="*", type=Path, help="scripts or technique folders")
-    run.add_argument("--profile", choices=[str(p) for p in Profile], default=str(Profile.SMOKE))
-    run.add_argument(
-        "--build-dir",
-        type=Path,
-        default=None,
-        help="where executed notebooks and smoke results go (default: build/)",
-    )
-    run.add_argument("--log-output", action="store_true", help="echo cell output while running")
-    run.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        type=parameter,
-        metavar="NAME=VALUE",
-        help="override a notebook parameter (a Python literal); repeatable",
-    )
-    run.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=1,
-        help="notebooks to run at once; each kernel gets its share of the cores",
-    )
+    run_options(run, "notebooks to run at once; each kernel gets its share of the cores")
     run.add_argument(
         "--shard",
         type=shard,
@@ -213,32 +201,10 @@ def parser() -> argparse.ArgumentParser:
         help="run only shard K of N (balanced by recorded durations)",
     )
     run.add_argument(
-        "--seeds",
-        type=positive(int),
-        default=None,
-        metavar="N",
-        help="run each notebook over N seeds (default: 3 for a tutorial's full profile, else 1)",
-    )
-    run.add_argument("--force", action="store_true", help="rerun even unchanged notebooks")
-    run.add_argument(
         "--allow-dirty",
         action="store_true",
         help="write full-profile results from a tree with uncommitted changes (the results "
         "then record the commit as dirty, with a hash of the changes)",
-    )
-    run.add_argument(
-        "--cell-timeout",
-        type=positive(int),
-        default=None,
-        metavar="SECONDS",
-        help="time limit of each cell (default: technique.toml, else 900)",
-    )
-    run.add_argument(
-        "--budget",
-        type=positive(float),
-        default=None,
-        metavar="SECONDS",
-        help="time limit of each whole notebook (of each seed's run, over several seeds)",
     )
     run.add_argument(
         "--clean-env",
@@ -260,6 +226,32 @@ def parser() -> argparse.ArgumentParser:
         help="claims of the one .ipynb given (default: NAME.claims.toml beside each notebook)",
     )
     run.set_defaults(func=_cmd_run)
+
+    compat = verbs.add_parser("compat", help="run notebooks on every tested stack, as a matrix")
+    compat.add_argument("paths", nargs="*", type=Path, help="scripts or technique folders")
+    run_options(compat, "stacks to run at once; each kernel gets its share of the cores")
+    compat.add_argument(
+        "--stacks",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=None,
+        metavar="A,B",
+        help="only these stacks of pyproject.toml (default: every declared one)",
+    )
+    compat.add_argument(
+        "--role",
+        choices=[str(r) for r in Role],
+        default=None,
+        help="only the notebooks of this role (default: every selected notebook)",
+    )
+    compat.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="run nothing: merge these compat.json files (CI's columns) into the techniques'",
+    )
+    compat.set_defaults(func=_cmd_compat)
 
     merge = verbs.add_parser("merge", help="combine the results files of shards, check claims")
     merge.add_argument("files", nargs="+", type=Path, help="results/<profile>.json of each shard")

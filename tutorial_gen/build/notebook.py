@@ -147,7 +147,9 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
     requirements = requirements_for(code, project, script)
     if setup_at is None:
         setup_at = next((i for i, c in enumerate(expanded) if c[0] == "code"), len(expanded))
-    expanded.insert(setup_at, ("code", setup_source(requirements), [Tag.SETUP], None))
+    expanded.insert(
+        setup_at, ("code", setup_source(requirements, project.stacks.values()), [Tag.SETUP], None)
+    )
     ipynb = script.with_suffix(".ipynb")
     body = _head(project, ipynb, expanded[0], holder) + expanded[1:]
 

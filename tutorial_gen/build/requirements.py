@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ScriptError
-from ..model import Project, canonical_name
+from ..model import Project, Stack, canonical_name
 from .script import imported_modules
 
 # Import names whose distribution is not found by `packages_distributions()`, or is ambiguous;
@@ -77,31 +78,106 @@ def requirements_for(sources: list[str], project: Project, script: Path) -> dict
     return dict(sorted(required.items()))
 
 
-def setup_source(requirements: dict[str, str]) -> str:
-    """The install cell: pip-install the pinned versions that are not already present."""
-    pins = "\n".join(f'    "{name}": "{version}",' for name, version in requirements.items())
-    return (
-        "# Installs the versions this notebook was tested with; does nothing where they are present.\n"
-        "import importlib.metadata\n"
-        "import subprocess\n"
-        "import sys\n"
-        "\n"
-        f"TESTED_VERSIONS = {{\n{pins}\n}}\n"
-        "\n"
-        "\n"
-        "def installed_version(distribution):\n"
-        "    try:\n"
-        "        return importlib.metadata.version(distribution)\n"
-        "    except importlib.metadata.PackageNotFoundError:\n"
-        "        return None\n"
-        "\n"
-        "\n"
-        "to_install = [\n"
-        '    f"{name}=={version}"\n'
-        "    for name, version in TESTED_VERSIONS.items()\n"
-        "    if installed_version(name) != version\n"
-        "]\n"
-        "if to_install:\n"
-        '    print("Installing", " ".join(to_install))\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *to_install], check=True)'
+def stack_additions(requirements: dict[str, str], stacks: Iterable[Stack]) -> dict[str, dict]:
+    """{TensorFlow release: what the notebook adds to it} for each supported legacy-Keras stack:
+    the stack's pins of the distributions the notebook needs, TensorFlow and numpy left out (a
+    runtime that has this TensorFlow keeps its own, and the numpy that came with it)."""
+    additions = {}
+    for stack in stacks:
+        if stack.supported and stack.legacy_keras:
+            additions[stack.tensorflow] = {
+                name: version
+                for name, version in stack.pins.items()
+                if name in requirements and name not in KEPT_WITH_TENSORFLOW
+            }
+    return dict(sorted(additions.items(), key=lambda item: _release(item[0])))
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def setup_source(requirements: dict[str, str], stacks: Iterable[Stack] = ()) -> str:
+    """The install cell. Where the runtime already has a tested TensorFlow (Colab's), it adds
+    only what goes with it; otherwise it installs the versions pyproject.toml pins, and says
+    when the runtime must be restarted. A dependency conflict pip reports stops it."""
+    pins = "".join(f'    "{name}": "{version}",\n' for name, version in requirements.items())
+    additions = stack_additions(requirements, stacks) if "tensorflow" in requirements else {}
+    stacked = "".join(
+        f'    "{release}": {{\n'
+        + "".join(f'        "{name}": "{version}",\n' for name, version in adds.items())
+        + "    },\n"
+        for release, adds in additions.items()
     )
+    return SETUP_CELL.replace("<pins>", pins).replace("<stacked>", stacked).rstrip("\n")
+
+
+# Kept as it is in a runtime with a tested TensorFlow: replacing them means a restart.
+KEPT_WITH_TENSORFLOW = ("tensorflow", "tensorflow-cpu", "numpy")
+
+SETUP_CELL = """\
+# Installs what this notebook was tested with. A runtime that has a tested TensorFlow release
+# (Colab's, say) keeps it, and its numpy; only what goes with that release is added. Otherwise
+# the newest tested versions are installed. Nothing is installed where everything is in place.
+import importlib.metadata
+import subprocess
+import sys
+
+TESTED_VERSIONS = {
+<pins>}
+# For each tested TensorFlow release: the versions that go with it.
+TESTED_WITH_TENSORFLOW = {
+<stacked>}
+
+
+def installed_version(distribution):
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+runtime_tensorflow = installed_version("tensorflow") or installed_version("tensorflow-cpu")
+if runtime_tensorflow in TESTED_WITH_TENSORFLOW:
+    print(f"Using this runtime's TensorFlow {runtime_tensorflow}, a tested release.")
+    wanted = {name: v for name, v in TESTED_VERSIONS.items() if installed_version(name) is None}
+    wanted.update(TESTED_WITH_TENSORFLOW[runtime_tensorflow])
+else:
+    wanted = TESTED_VERSIONS
+to_install = [f"{n}=={v}" for n, v in wanted.items() if installed_version(n) != v]
+replaced = {
+    n: f"{n} {installed_version(n)} by {v}"
+    for n, v in wanted.items()
+    if installed_version(n) not in (None, v)
+}
+loaded = []  # the modules of what is replaced that this Python has already imported
+for module, names in importlib.metadata.packages_distributions().items():
+    if module in sys.modules and {n.lower().replace("_", "-") for n in names} & set(replaced):
+        loaded.append(module)
+if to_install:
+    print("Installing", " ".join(to_install))
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", *to_install],
+        capture_output=True,
+        text=True,
+    )
+    conflicts = [
+        line
+        for line in pip.stderr.splitlines()
+        if "but you have" in line or "which is not installed" in line
+    ]
+    if pip.returncode != 0 or conflicts:
+        raise RuntimeError(
+            "pip could not install the tested versions together:\\n"
+            + "\\n".join(conflicts or pip.stderr.strip().splitlines()[-5:])
+        )
+if loaded:
+    raise RuntimeError(
+        "Restart the runtime (in Colab: Runtime > Restart session), then run the notebook again "
+        f"from the top. pip replaced {', '.join(replaced.values())}, but this Python had "
+        f"already imported {', '.join(sorted(loaded))}, and it keeps the old modules: old and "
+        "new would mix. After the restart this cell finds everything in place."
+    )
+if replaced:
+    print(f"Replaced {', '.join(replaced.values())}: none was loaded yet, no restart needed.")
+"""

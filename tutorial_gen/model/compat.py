@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .results import Environment, ResultsFormatError, _expect
+from .results import Environment, ResultsFormatError, expect
 
 COMPAT_SCHEMA = 1
 
@@ -42,7 +42,7 @@ class CompatCell:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CompatCell:
-        data = _expect(data, dict, "a compatibility entry")
+        data = expect(data, dict, "a compatibility entry")
         try:
             status = CompatStatus(data["status"])
         except (KeyError, ValueError) as error:
@@ -55,7 +55,7 @@ class CompatCell:
             float(data.get("wall_seconds", 0.0)),
             data.get("error"),
             data.get("line"),
-            dict(_expect(data.get("claims", {}), dict, "claims")),
+            dict(expect(data.get("claims", {}), dict, "claims")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -90,11 +90,11 @@ class StackRun:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StackRun:
-        data = _expect(data, dict, "a stack")
-        notebooks = _expect(data.get("notebooks", {}), dict, "notebooks")
+        data = expect(data, dict, "a stack")
+        notebooks = expect(data.get("notebooks", {}), dict, "notebooks")
         stamp = data.get("environment")
         return cls(
-            dict(_expect(data.get("pins", {}), dict, "pins")),
+            dict(expect(data.get("pins", {}), dict, "pins")),
             bool(data.get("supported", True)),
             bool(data.get("legacy_keras", True)),
             data.get("note"),
@@ -137,18 +137,21 @@ class CompatFile:
 
     @classmethod
     def from_json(cls, data: Any) -> CompatFile:
-        data = _expect(data, dict, "the compatibility file")
+        data = expect(data, dict, "the compatibility file")
         if data.get("schema") != COMPAT_SCHEMA:
             raise ResultsFormatError(
                 f"compatibility file schema {data.get('schema')!r}, this version reads "
                 f"{COMPAT_SCHEMA}",
                 "rerun `tutorial-gen compat` to write it again",
             )
-        stacks = _expect(data.get("stacks", {}), dict, "stacks")
+        stacks = expect(data.get("stacks", {}), dict, "stacks")
+        # JSON objects are written with sorted keys: `order` keeps the declared order of stacks
+        order = [n for n in expect(data.get("order", []), list, "order") if n in stacks]
+        order += [n for n in stacks if n not in order]
         return cls(
             str(data.get("technique", "")),
             str(data.get("profile", "")),
-            {name: StackRun.from_json(run) for name, run in stacks.items()},
+            {name: StackRun.from_json(stacks[name]) for name in order},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -156,5 +159,6 @@ class CompatFile:
             "schema": COMPAT_SCHEMA,
             "technique": self.technique,
             "profile": self.profile,
+            "order": list(self.stacks),
             "stacks": {name: run.to_json() for name, run in self.stacks.items()},
         }

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .project import Stack
 from .status import Profile
 
 
@@ -25,4 +26,6 @@ class RunRequest:
     threads: int | None = None  # thread limit of each kernel (set for parallel workers)
     shard: tuple[int, int] | None = None  # (K, N): run only shard K of N
     seeds: int | None = None  # seeds per notebook (default: each notebook's, see Notebook)
+    stack: Stack | None = None  # kernels in this stack's environment (see `compat`)
+    environments: Path | None = None  # where cached environments are kept (default: build_dir)
     allow_dirty: bool = False  # write full-profile results from a tree with uncommitted changes

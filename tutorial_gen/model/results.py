@@ -24,7 +24,7 @@ class ResultsFormatError(ValueError):
         self.hint = hint
 
 
-def _expect(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+def expect(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     if not isinstance(value, kind):
         raise ResultsFormatError(
             f"{what} is malformed (not a {getattr(kind, '__name__', 'value')})",
@@ -54,7 +54,7 @@ class Environment:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Environment:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in _expect(data, dict, "environment").items() if k in known})
+        return cls(**{k: v for k, v in expect(data, dict, "environment").items() if k in known})
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -73,7 +73,7 @@ class CellTiming:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CellTiming:
-        data = _expect(data, dict, "a cell timing")
+        data = expect(data, dict, "a cell timing")
         return cls(int(data["index"]), data.get("line"), float(data["seconds"]))
 
     def to_json(self) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def _seed_metrics(data: Any) -> dict[int, dict[str, Any]] | None:
     if not data:
         return None
     try:
-        return {int(seed): dict(_expect(m, dict, "seed metrics")) for seed, m in data.items()}
+        return {int(seed): dict(expect(m, dict, "seed metrics")) for seed, m in data.items()}
     except (AttributeError, ValueError) as error:
         raise ResultsFormatError(
             "seed_metrics is malformed", "rerun the notebook to rewrite its entry"
@@ -127,7 +127,7 @@ class NotebookEntry:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> NotebookEntry:
-        data = _expect(data, dict, "a notebook entry")
+        data = expect(data, dict, "a notebook entry")
         try:
             status = RunStatus(data.get("status", RunStatus.ERROR))
         except ValueError as error:
@@ -140,7 +140,7 @@ class NotebookEntry:
             script=str(data.get("script", "")),
             status=status,
             wall_seconds=float(data.get("wall_seconds") or 0.0),
-            metrics=dict(_expect(metrics, dict, "metrics")) if metrics is not None else None,
+            metrics=dict(expect(metrics, dict, "metrics")) if metrics is not None else None,
             error=data.get("error"),
             cells=tuple(CellTiming.from_json(c) for c in data.get("cells") or []),
             inputs=data.get("inputs"),
@@ -204,7 +204,7 @@ class ClaimOutcome:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClaimOutcome:
-        data = dict(_expect(data, dict, "a claim outcome"))
+        data = dict(expect(data, dict, "a claim outcome"))
         try:
             data["status"] = ClaimStatus(data.get("status"))
         except ValueError as error:
@@ -315,7 +315,7 @@ class ResultsFile:
 
     @classmethod
     def from_json(cls, data: Any) -> ResultsFile:
-        data = _expect(data, dict, "the results file")
+        data = expect(data, dict, "the results file")
         schema = data.get("schema")
         if schema != SCHEMA:
             raise ResultsFormatError(
@@ -330,14 +330,14 @@ class ResultsFile:
                 "names no technique and profile", "pass a results/<profile>.json that a run wrote"
             )
         environment = data.get("environment")
-        notebooks = _expect(data.get("notebooks", {}), dict, "notebooks")
+        notebooks = expect(data.get("notebooks", {}), dict, "notebooks")
         return cls(
             technique=technique,
             profile=profile,
             environment=Environment.from_json(environment) if environment else None,
             notebooks={stem: NotebookEntry.from_json(e) for stem, e in notebooks.items()},
             claims=tuple(
-                ClaimOutcome.from_json(c) for c in _expect(data.get("claims", []), list, "claims")
+                ClaimOutcome.from_json(c) for c in expect(data.get("claims", []), list, "claims")
             ),
         )
 

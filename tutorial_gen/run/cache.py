@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import __version__
 from ..build import IPYTHON_LINE, BuiltNotebook, ipython_to_python
-from ..model import Claim, Notebook, Project, RunRequest, Technique
+from ..model import Claim, Notebook, Project, RunRequest, Stack, Technique
 from .execute import build_for_run
 from .harvest import HARVEST_SOURCE, PRELUDE_SOURCE, has_shell_lines
 from .seeds import decided_claims, seeds_for
@@ -86,6 +86,7 @@ def inputs_digest(
     clean_env: bool = False,
     seeds: Sequence[int | None] = (None,),
     claims: Sequence[Claim] = (),
+    stack: Stack | None = None,
 ) -> str:
     """One digest of everything a notebook run depends on: `seeds` it covers and the `claims` it
     decides (a measuring helper samples until they are) included."""
@@ -105,6 +106,8 @@ def inputs_digest(
         inputs["prelude"] = executed_code(PRELUDE_SOURCE)
     if built.foreign:
         inputs["foreign"] = True
+    if stack is not None:  # the kernel's environment: the stack's, not this one
+        inputs["stack"] = [stack.pins, stack.legacy_keras]
     if list(seeds) != [None]:
         inputs["seeds"] = list(seeds)
     if claims:
@@ -121,11 +124,12 @@ def run_inputs(
     overrides: Mapping[str, Any] | None = None,
     clean_env: bool = False,
     seeds: int | None = None,
+    stack: Stack | None = None,
 ) -> tuple[BuiltNotebook, str]:
     """The notebook a run of `notebook` in `profile` executes, and the digest its result is
     cached under: the profile's parameters with `overrides` over them, the seeds it covers
     (`seeds`, else the notebook's own count) and the claims it decides."""
-    built = build_for_run(technique, notebook, project)
+    built = build_for_run(technique, notebook, project, stack)
     parameters = {**notebook.parameters(profile), **(overrides or {})}
     request = RunRequest(profile=profile, overrides=dict(overrides or {}), seeds=seeds)
     digest = inputs_digest(
@@ -136,5 +140,6 @@ def run_inputs(
         clean_env,
         seeds=seeds_for(technique, notebook, request),
         claims=decided_claims(technique, notebook, profile),
+        stack=stack,
     )
     return built, digest

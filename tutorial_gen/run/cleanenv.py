@@ -22,7 +22,7 @@ from ..errors import ExecutionError
 from ..model import Project
 
 
-def _kernel_pin(project: Project) -> str:
+def kernel_pin(project: Project) -> str:
     version = project.pins.get("ipykernel")
     return f"ipykernel=={version}" if version else "ipykernel"
 
@@ -31,7 +31,7 @@ def clean_kernel(built: BuiltNotebook, project: Project, root: Path) -> tuple[st
     """A kernel for `built` in a cached environment holding only ipykernel; (name, jupyter dir)."""
     install_line = json.dumps(sorted(built.requirements.items()))
     key = hashlib.sha256(
-        f"{platform.python_version()} {_kernel_pin(project)} {install_line}".encode()
+        f"{platform.python_version()} {kernel_pin(project)} {install_line}".encode()
     ).hexdigest()[:12]
     env = root / "envs" / key
     name = f"tutorial-gen-clean-{key}"
@@ -41,7 +41,7 @@ def clean_kernel(built: BuiltNotebook, project: Project, root: Path) -> tuple[st
     python = env / "bin" / "python"
     for command in (
         [sys.executable, "-m", "venv", "--clear", str(env)],
-        [str(python), "-m", "pip", "install", "--quiet", _kernel_pin(project)],
+        [str(python), "-m", "pip", "install", "--quiet", kernel_pin(project)],
     ):
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
@@ -50,20 +50,21 @@ def clean_kernel(built: BuiltNotebook, project: Project, root: Path) -> tuple[st
                 f"{(result.stderr or result.stdout).strip()[-500:]}",
                 path=env,
             )
-    spec = jupyter / "kernels" / name
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": f"clean environment {key}",
-                "language": "python",
-            }
-        ),
-        encoding="utf-8",
-    )
+    write_kernel_spec(env, name, f"clean environment {key}")
     (env / ".ready").write_text(install_line, encoding="utf-8")
     return name, jupyter
+
+
+def write_kernel_spec(env: Path, name: str, display: str) -> None:
+    """Declare a kernel that runs in the environment `env`, under its `share/jupyter`."""
+    spec = env / "share" / "jupyter" / "kernels" / name
+    spec.mkdir(parents=True, exist_ok=True)
+    python = env / "bin" / "python"
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": display, "language": "python"}),
+        encoding="utf-8",
+    )
 
 
 def with_jupyter_path(extra: Path) -> dict[str, str]:

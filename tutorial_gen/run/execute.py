@@ -21,6 +21,7 @@ import nbformat
 
 from ..build import BuiltNotebook, build_notebook
 from ..build.foreign import foreign_notebook
+from ..build.variant import for_stack
 from ..errors import ExecutionError
 from ..fileio import write_atomic
 from ..model import (
@@ -33,6 +34,7 @@ from ..model import (
     Project,
     RunRequest,
     RunStatus,
+    Stack,
     Technique,
 )
 from .cleanenv import clean_kernel, with_jupyter_path
@@ -49,6 +51,9 @@ from .kernel import KernelLaunch, ensure_kernel, tail, thread_limits
 from .preflight import parameter_defaults, preflight
 from .progress import ProgressEvent, ProgressHook
 from .seeds import combined_metrics, decided_claims, seeds_for
+from .stackenv import stack_kernel
+
+IOPUB_TIMEOUT = 120  # seconds a cell's outputs may trail its reply
 
 
 @dataclass
@@ -104,13 +109,13 @@ def launch_kernel(
     build_dir: Path,
     threads: int | None = None,
     kernel: str | None = None,
+    environ: dict[str, str | None] | None = None,
 ) -> KernelLaunch:
     """Start the kernel for a run of `notebook` before the run needs it: `kernel` (a kernelspec
     name), by default this environment's."""
     folder = work_folder(technique, notebook, profile, build_dir)
-    return KernelLaunch(
-        kernel or ensure_kernel(), folder, thread_limits(threads), isolate=kernel is None
-    )
+    env = {**thread_limits(threads), **(environ or {})}
+    return KernelLaunch(kernel or ensure_kernel(), folder, env, isolate=kernel is None)
 
 
 def _own_launch(
@@ -122,13 +127,20 @@ def _own_launch(
     build_dir: Path,
 ) -> KernelLaunch:
     profile, threads = request.profile, request.threads
-    if not request.clean_env:
+    environments = request.environments or build_dir
+    environ: dict[str, str | None] = {}
+    if request.stack is not None and not request.stack.legacy_keras:
+        environ["TF_USE_LEGACY_KERAS"] = None  # as in a runtime where nobody set it
+    if request.stack is not None:
+        kernel, jupyter = stack_kernel(request.stack, project, environments)
+    elif request.clean_env:
+        kernel, jupyter = clean_kernel(built, project, environments)
+    else:
         return launch_kernel(technique, notebook, profile, build_dir, threads)
-    kernel, jupyter = clean_kernel(built, project, build_dir)
     saved = os.environ.get("JUPYTER_PATH")
     os.environ.update(with_jupyter_path(jupyter))  # where the kernel's spec is found
     try:
-        return launch_kernel(technique, notebook, profile, build_dir, threads, kernel)
+        return launch_kernel(technique, notebook, profile, build_dir, threads, kernel, environ)
     finally:
         if saved is None:
             os.environ.pop("JUPYTER_PATH", None)
@@ -136,11 +148,14 @@ def _own_launch(
             os.environ["JUPYTER_PATH"] = saved
 
 
-def build_for_run(technique: Technique, notebook: Notebook, project: Project) -> BuiltNotebook:
-    """The notebook a run executes: ours as `build` makes it, a foreign one as it is."""
+def build_for_run(
+    technique: Technique, notebook: Notebook, project: Project, stack: Stack | None = None
+) -> BuiltNotebook:
+    """The notebook a run executes: ours as `build` makes it (as a stack without legacy Keras
+    runs it, on such a stack), a foreign one as it is."""
     if technique.foreign:
         return foreign_notebook(notebook.script)
-    return build_notebook(notebook.script, project)
+    return for_stack(build_notebook(notebook.script, project), stack, project.stacks.values())
 
 
 def run_notebook(
@@ -164,7 +179,9 @@ def run_notebook(
     build_dir = (request.build_dir or project.build_path).resolve()
     try:
         if built is None:
-            built = build_for_run(technique, notebook, project)  # first: it names a syntax error
+            built = build_for_run(
+                technique, notebook, project, request.stack
+            )  # first: it names a syntax error
             preflight(technique, notebook, request.profile)
         runs: dict[int, NotebookRun] = {}
         for seed in seeds_for(technique, notebook, request):
@@ -338,6 +355,11 @@ class _Execution:
                 # the kernel is ours: nbclient connects to it and leaves stopping it to `launch`,
                 # which kills it at once rather than waiting for its interpreter's clean-up
                 km=self.launch.manager,
+                # a cell's output may arrive after its reply; nbclient waits 4 s for it and then
+                # drops it with a warning (a loaded machine lost a last print so): wait longer,
+                # and fail the cell rather than lose its output
+                iopub_timeout=IOPUB_TIMEOUT,
+                raise_on_iopub_timeout=True,
             )
         except PapermillExecutionError as error:
             saved = nbformat.read(self.partial, as_version=4)

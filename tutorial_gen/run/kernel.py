@@ -59,7 +59,7 @@ class _CapturingKernelManager(AsyncKernelManager):
     remembers the last client it made, so that its owner can close that client's channels."""
 
     capture_path: str | None = None
-    extra_env: dict[str, str] = {}
+    extra_env: dict[str, str | None] = {}  # None unsets the variable
     isolated: tuple[str, dict[str, str]] | None = None  # (overlay interpreter, its variables)
     last_client: Any = None
 
@@ -69,7 +69,8 @@ class _CapturingKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # faulthandler makes a crashing kernel print where it crashed into the captured output
-        kw["env"] = {**(kw.get("env") or os.environ), "PYTHONFAULTHANDLER": "1", **self.extra_env}
+        env = {**(kw.get("env") or os.environ), "PYTHONFAULTHANDLER": "1", **self.extra_env}
+        kw["env"] = {k: v for k, v in env.items() if v is not None}  # None: unset
         if self.isolated:  # this interpreter, in the run's overlay environment
             kernel_cmd = [self.isolated[0], *kernel_cmd[1:]]
             kw["env"].update(self.isolated[1])
@@ -82,7 +83,7 @@ class _CapturingKernelManager(AsyncKernelManager):
 
 
 def kernel_manager_class(
-    capture: Path, env: dict[str, str], isolated: tuple[str, dict[str, str]] | None = None
+    capture: Path, env: dict[str, str | None], isolated: tuple[str, dict[str, str]] | None = None
 ) -> type[AsyncKernelManager]:
     """A kernel manager class for one run: its kernel's output goes to `capture`, `env` is added,
     and with `isolated` the kernel runs in that overlay environment."""
@@ -122,7 +123,9 @@ class KernelLaunch:
     Whoever holds the launch stops it: `stop()` kills the kernel at once and closes its client.
     """
 
-    def __init__(self, name: str, folder: Path, env: dict[str, str], isolate: bool = True) -> None:
+    def __init__(
+        self, name: str, folder: Path, env: dict[str, str | None], isolate: bool = True
+    ) -> None:
         from jupyter_core.utils import run_sync
 
         self.folder = folder

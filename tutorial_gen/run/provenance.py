@@ -98,7 +98,11 @@ def require_clean(
     selection: list[tuple[Technique, list[str] | None]], project: Project, request: RunRequest
 ) -> None:
     """Refuse, before anything runs, to write committed results from a dirty tree."""
-    committed = request.profile == Profile.FULL and any(not t.foreign for t, _ in selection)
+    committed = (
+        request.profile == Profile.FULL
+        and request.stack is None
+        and any(not t.foreign for t, _ in selection)
+    )
     if not committed or request.allow_dirty:
         return
     state = tree_state(project)

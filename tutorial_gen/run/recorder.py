@@ -22,7 +22,7 @@ from ..verify.claims import check_all
 from .execute import NotebookRun
 from .plan import Job
 from .stamp import environment_stamp
-from .store import record, results_path, results_under
+from .store import record, request_results_path, results_under
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class Recorder:
             self.request.profile,
             runs,
             outcomes,
-            results_path(technique, self.request.profile, self.build_dir),
+            request_results_path(technique, self.request, self.build_dir),
             self.problems.get(technique.slug),
             {j.notebook.stem: self.reused[j.label] for j in mine if j.label in self.reused},
         )
@@ -95,7 +95,7 @@ class Recorder:
     def record(self, technique: Technique, entries: dict[str, NotebookEntry]) -> list[ClaimOutcome]:
         """Record entries; where the results file cannot be written, keep them in the build
         folder and remember why, so that a full disk costs no measurement."""
-        path = results_path(technique, self.request.profile, self.build_dir)
+        path = request_results_path(technique, self.request, self.build_dir)
         try:
             return record(
                 technique,

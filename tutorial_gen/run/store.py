@@ -25,6 +25,7 @@ from ..model import (
     Project,
     ResultsFile,
     ResultsFormatError,
+    RunRequest,
     Technique,
     merge_entries,
 )
@@ -41,6 +42,14 @@ def results_path(technique: Technique, profile: str, build_dir: Path | None = No
         return technique.folder / "results" / "full.json"
     assert build_dir is not None, "results of other profiles live in a build folder"
     return results_under(build_dir, technique.slug, profile)
+
+
+def request_results_path(technique: Technique, request: RunRequest, build_dir: Path) -> Path:
+    """Where a run's results go: as `results_path` says, but always in the build folder for a
+    run on another stack than the project's (those numbers are never the committed ones)."""
+    if request.stack is not None:
+        return results_under(build_dir, technique.slug, request.profile)
+    return results_path(technique, request.profile, build_dir)
 
 
 def results_under(folder: Path, slug: str, profile: str) -> Path:

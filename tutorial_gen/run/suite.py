@@ -30,7 +30,7 @@ from .preflight import parameter_names, preflight
 from .progress import ProgressEvent, ProgressHook
 from .provenance import require_clean
 from .recorder import Recorder, TechniqueReport
-from .store import read_results, results_path
+from .store import read_results, request_results_path
 
 
 class Pending(NamedTuple):
@@ -46,7 +46,7 @@ def _cached(
     job: Job, digest: str, request: RunRequest, build_dir: Path
 ) -> tuple[NotebookRun, Environment | None] | None:
     """The stored run of an unchanged notebook, and the stamp of where it was measured."""
-    results = read_results(results_path(job.technique, request.profile, build_dir))
+    results = read_results(request_results_path(job.technique, request, build_dir))
     entry = results.entry(job.notebook.stem) if results else None
     if results is None or entry is None or not entry.ok or entry.inputs != digest:
         return None
@@ -164,7 +164,7 @@ class _LookAhead:
     a kernel that no job took."""
 
     def __init__(self, request: RunRequest, build_dir: Path) -> None:
-        self.enabled = request.jobs <= 1 and not request.clean_env
+        self.enabled = request.jobs <= 1 and not request.clean_env and request.stack is None
         self.profile = request.profile
         self.build_dir = build_dir
         self.waiting: tuple[str, KernelLaunch] | None = None
@@ -218,6 +218,7 @@ def _check_cache(
             overrides,
             request.clean_env,
             request.seeds,
+            request.stack,
         )
         preflight(job.technique, job.notebook, request.profile)
         assert request.build_dir is not None
