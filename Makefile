@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TG     := $(BIN)/tutorial-gen
 
-.PHONY: notebooks test setup bench golden clean
+.PHONY: notebooks test setup compat bench golden clean
 
 # The main job: build every notebook, run the full profile, check its claims, render the overviews.
 notebooks: setup
@@ -32,11 +32,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name tutorial-gen --display-name "Python 3 (tutorial-gen)"
 	touch $(STAMP)
 
-# The tool's own overhead, cache and parallel speed (see benchmarks/bench.py), then latency
-# verdicts beside other TensorFlow jobs (benchmarks/latency_noise.py); takes a while.
+# Every tutorial on every stack pyproject.toml declares, two stacks at once: writes each
+# technique's results/compat.json and prints the matrix (see README, "Stacks and compat").
+compat: setup
+	$(TG) compat --role tutorial --jobs 2
+	$(TG) render
+
+# The tool's own overhead, cache and parallel speed (see benchmarks/bench.py), latency verdicts
+# beside other TensorFlow jobs (benchmarks/latency_noise.py), and what compat costs
+# (benchmarks/compat_time.py); takes a while.
 bench: setup
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/latency_noise.py
+	$(BIN)/python benchmarks/compat_time.py
 
 # Regenerate the golden files the tests compare against (never done by the tests themselves).
 golden: setup

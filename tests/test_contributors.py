@@ -124,3 +124,40 @@ def test_new_results_notebook_runs_and_its_rows_pass_the_checklist(
     for check_id in RESULTS_CHECKS:
         passed, reason = CHECKS[check_id].decide(evidence)
         assert passed, f"{check_id}: {reason}"
+
+
+def test_the_checklist_wants_every_tutorial_measured_on_every_declared_stack(project, tiny):
+    from tutorial_gen.model import CompatCell, CompatFile, CompatStatus, Stack, StackRun
+
+    technique = load_technique(tiny)
+    stacks = (Stack("old", {"numpy": "1.26.4"}), Stack("new", {"numpy": "2.4.6"}))
+
+    def run(stack, status, error=None):
+        cell = CompatCell(status, error=error, line=3 if error else None)
+        return StackRun(stack.pins, stack.supported, True, None, "2026-12-01", {"tiny": cell})
+
+    def decide(compat, declared=stacks):
+        evidence = Evidence(
+            technique,
+            ResultsFile("tiny", "full"),
+            None,
+            compat=compat,
+            stacks=declared,
+            folder="notebooks/tiny",
+        )
+        return CHECKS["compat"].decide(evidence)
+
+    assert decide(None) == (
+        False,
+        "no results/compat.json: run `tutorial-gen compat notebooks/tiny --role tutorial`",
+    )
+    one = CompatFile("tiny", "smoke", {"old": run(stacks[0], CompatStatus.PASS)})
+    assert decide(one)[0] is False and "not measured: new" in decide(one)[1]
+    both = CompatFile(
+        "tiny", "smoke", {**one.stacks, "new": run(stacks[1], CompatStatus.FAIL, "E")}
+    )
+    assert decide(both) == (False, "fails on a supported stack: new/tiny (E)")
+    unsupported = (stacks[0], Stack("new", {"numpy": "2.4.6"}, supported=False))
+    assert decide(both, unsupported)[0] is True  # shown, expected to fail
+    repinned = (stacks[0], Stack("new", {"numpy": "2.4.7"}))
+    assert "new (pins changed)" in decide(both, repinned)[1]

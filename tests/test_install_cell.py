@@ -61,7 +61,13 @@ def test_a_runtime_with_a_tested_tensorflow_keeps_it_and_adds_what_goes_with_it(
 ):
     calls = _run_cell(monkeypatch, {"tensorflow": "2.16.2", "numpy": "1.26.4"}, loaded=["numpy"])
     assert calls == [["tensorflow-model-optimization==0.8.0", "tf-keras==2.16.0"]]
-    assert "Using this runtime's TensorFlow 2.16.2, a tested release" in capsys.readouterr().out
+    assert "Using this runtime's TensorFlow 2.16.2 (tested: 2.16.2)" in capsys.readouterr().out
+
+
+def test_a_patch_release_of_a_tested_line_is_kept_too(monkeypatch, capsys):
+    calls = _run_cell(monkeypatch, {"tensorflow": "2.19.0", "numpy": "2.0.2"})
+    assert calls == [["tensorflow-model-optimization==0.8.0", "tf-keras==2.19.0"]]
+    assert "TensorFlow 2.19.0 (tested: 2.19.1)" in capsys.readouterr().out
 
 
 def test_an_empty_runtime_gets_the_newest_tested_stack(monkeypatch, capsys):
@@ -92,10 +98,11 @@ def test_a_conflict_pip_reports_stops_the_cell(monkeypatch):
 def test_each_supported_legacy_stack_is_offered_by_its_tensorflow():
     additions = stack_additions(NEEDS, REAL.stacks.values())
     legacy = [s for s in REAL.stacks.values() if s.supported and s.legacy_keras]
-    assert list(additions) == [s.tensorflow for s in legacy]
-    for stack in legacy:
-        assert additions[stack.tensorflow]["tf-keras"] == stack.pins["tf-keras"]
-        assert "numpy" not in additions[stack.tensorflow]  # the runtime keeps its own
+    assert list(additions) == [".".join(s.tensorflow.split(".")[:2]) for s in legacy]
+    for stack, added in zip(legacy, additions.values(), strict=True):
+        assert added["tensorflow"] == stack.tensorflow  # the release tested, named
+        assert added["tf-keras"] == stack.pins["tf-keras"]
+        assert "numpy" not in added  # the runtime keeps its own
 
 
 # --- for real, with pip, in environments made like the runtimes the cell meets -----------------
@@ -127,7 +134,7 @@ def test_for_real_colab_case_a_preinstalled_tested_tensorflow_is_kept(tmp_path):
     before = _versions(python, ["tensorflow", "numpy"])
     result = _execute_cell(python, setup_source(NEEDS, REAL.stacks.values()))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Using this runtime's TensorFlow {oldest.tensorflow}" in result.stdout
+    assert f"Using this runtime's TensorFlow {oldest.tensorflow} (tested" in result.stdout
     after = _versions(python, ["tensorflow", "numpy", "tf-keras", "tensorflow-model-optimization"])
     assert after == {
         **before,

@@ -34,14 +34,17 @@ def check_technique(technique: Technique, project: Project) -> list[tuple[str, b
     path = results_path(technique, Profile.FULL)
     results = read_results(path) or ResultsFile(technique.slug, Profile.FULL)
     inputs, unbuilt = _current_inputs(technique, project)
+    compat = read_compat(compat_path(technique))
     sources = {
         "inputs": inputs,
         "unbuilt": unbuilt,
         "findings": _findings(technique, project),
         "folder": project.relpath(technique.folder),
+        "compat": compat,
+        "stacks": tuple(project.stacks.values()),
     }
     try:  # the page as `render` writes it: with the compatibility matrix, where measured
-        files = render_files(technique, project, results, read_compat(compat_path(technique)))
+        files = render_files(technique, project, results, compat)
     except TutorialGenError as error:
         return run_checklist(Evidence(technique, results, None, error.message, **sources))
     stale = tuple(

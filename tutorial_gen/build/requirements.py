@@ -79,18 +79,26 @@ def requirements_for(sources: list[str], project: Project, script: Path) -> dict
 
 
 def stack_additions(requirements: dict[str, str], stacks: Iterable[Stack]) -> dict[str, dict]:
-    """{TensorFlow release: what the notebook adds to it} for each supported legacy-Keras stack:
-    the stack's pins of the distributions the notebook needs, TensorFlow and numpy left out (a
-    runtime that has this TensorFlow keeps its own, and the numpy that came with it)."""
+    """{TensorFlow release line: the release tested, and what the notebook adds to it} for each
+    supported legacy-Keras stack: the stack's pins of the distributions the notebook needs,
+    numpy left out (a runtime on this release line keeps its TensorFlow, and the numpy that came
+    with it). A patch release of the line gets the same additions: tf-keras and tfmot pin
+    TensorFlow by its release line, not its patch."""
     additions = {}
     for stack in stacks:
         if stack.supported and stack.legacy_keras:
-            additions[stack.tensorflow] = {
+            adds = {
                 name: version
                 for name, version in stack.pins.items()
                 if name in requirements and name not in KEPT_WITH_TENSORFLOW
             }
+            additions[release_line(stack.tensorflow)] = {"tensorflow": stack.tensorflow, **adds}
     return dict(sorted(additions.items(), key=lambda item: _release(item[0])))
+
+
+def release_line(version: str) -> str:
+    """`2.19.1` -> `2.19`."""
+    return ".".join(version.split(".")[:2])
 
 
 def _release(version: str) -> tuple[int, ...]:
@@ -98,8 +106,8 @@ def _release(version: str) -> tuple[int, ...]:
 
 
 def setup_source(requirements: dict[str, str], stacks: Iterable[Stack] = ()) -> str:
-    """The install cell. Where the runtime already has a tested TensorFlow (Colab's), it adds
-    only what goes with it; otherwise it installs the versions pyproject.toml pins, and says
+    """The install cell. Where the runtime already has a TensorFlow of a tested release line
+    (Colab's), it adds only what goes with it; otherwise it installs the versions pyproject.toml pins, and says
     when the runtime must be restarted. A dependency conflict pip reports stops it."""
     pins = "".join(f'    "{name}": "{version}",\n' for name, version in requirements.items())
     additions = stack_additions(requirements, stacks) if "tensorflow" in requirements else {}
@@ -116,16 +124,16 @@ def setup_source(requirements: dict[str, str], stacks: Iterable[Stack] = ()) -> 
 KEPT_WITH_TENSORFLOW = ("tensorflow", "tensorflow-cpu", "numpy")
 
 SETUP_CELL = """\
-# Installs what this notebook was tested with. A runtime that has a tested TensorFlow release
-# (Colab's, say) keeps it, and its numpy; only what goes with that release is added. Otherwise
-# the newest tested versions are installed. Nothing is installed where everything is in place.
+# Installs what this notebook was tested with. A runtime whose TensorFlow is of a tested release
+# line (Colab's, say) keeps it, and its numpy; only what goes with that release is added.
+# Otherwise the newest tested versions are installed. Where everything is in place, nothing is.
 import importlib.metadata
 import subprocess
 import sys
 
 TESTED_VERSIONS = {
 <pins>}
-# For each tested TensorFlow release: the versions that go with it.
+# For each tested TensorFlow release line: the release tested, and the versions that go with it.
 TESTED_WITH_TENSORFLOW = {
 <stacked>}
 
@@ -138,10 +146,13 @@ def installed_version(distribution):
 
 
 runtime_tensorflow = installed_version("tensorflow") or installed_version("tensorflow-cpu")
-if runtime_tensorflow in TESTED_WITH_TENSORFLOW:
-    print(f"Using this runtime's TensorFlow {runtime_tensorflow}, a tested release.")
+release_line = ".".join(str(runtime_tensorflow).split(".")[:2])
+if release_line in TESTED_WITH_TENSORFLOW:
+    tested = dict(TESTED_WITH_TENSORFLOW[release_line])
+    tested_tensorflow = tested.pop("tensorflow")
+    print(f"Using this runtime's TensorFlow {runtime_tensorflow} (tested: {tested_tensorflow}).")
     wanted = {name: v for name, v in TESTED_VERSIONS.items() if installed_version(name) is None}
-    wanted.update(TESTED_WITH_TENSORFLOW[runtime_tensorflow])
+    wanted.update(tested)
 else:
     wanted = TESTED_VERSIONS
 to_install = [f"{n}=={v}" for n, v in wanted.items() if installed_version(n) != v]

@@ -16,12 +16,14 @@ from pathlib import Path
 from ..model import (
     ClaimOutcome,
     ClaimStatus,
+    CompatFile,
     Marker,
     NotebookEntry,
     Profile,
     ResultRow,
     ResultsFile,
     Role,
+    Stack,
     Technique,
 )
 from ..registry import Registry
@@ -48,6 +50,8 @@ class Evidence:
     unbuilt: Mapping[str, str] = field(default_factory=dict)
     findings: tuple[str, ...] = ()
     folder: str = "PATH"
+    compat: CompatFile | None = None  # results/compat.json
+    stacks: tuple[Stack, ...] = ()  # the stacks pyproject.toml declares
 
     def entries(self, role: Role) -> list[tuple[str, NotebookEntry | None]]:
         return [(n.stem, self.results.entry(n.stem)) for n in self.technique.with_role(role)]
@@ -241,6 +245,34 @@ def _references(evidence: Evidence) -> Outcome:
     if any(Marker.PLACEHOLDER in str(value) for ref in refs for value in ref.values()):
         return False, f"references still hold {Marker.PLACEHOLDER} places"
     return True, "; ".join(str(r.get("title")) for r in refs)
+
+
+@check("compat", "tutorials measured on every declared stack")
+def _compat(evidence: Evidence) -> Outcome:
+    stems = [n.stem for n in evidence.technique.with_role(Role.TUTORIAL)]
+    command = f"run `tutorial-gen compat {evidence.folder} --role tutorial`"
+    if not evidence.stacks:
+        return True, "pyproject.toml declares no stacks"
+    if evidence.compat is None:
+        return False, f"no results/compat.json: {command}"
+    missing, failing = [], []
+    for stack in evidence.stacks:
+        run = evidence.compat.stacks.get(stack.name)
+        if run is None or run.pins != stack.pins:
+            missing.append(stack.name if run is None else f"{stack.name} (pins changed)")
+            continue
+        for stem in stems:
+            cell = run.notebooks.get(stem)
+            if cell is None:
+                missing.append(f"{stack.name}/{stem}")
+            elif stack.supported and not cell.ok:
+                failing.append(f"{stack.name}/{stem} ({cell.error})")
+    if missing:
+        return False, f"not measured: {', '.join(missing)}: {command}"
+    if failing:
+        return False, f"fails on a supported stack: {'; '.join(failing)}"
+    names = [s.name for s in evidence.stacks]
+    return True, f"{len(stems)} tutorial(s) on {len(names)} stacks ({', '.join(names)})"
 
 
 @check("lint", "lint clean")
