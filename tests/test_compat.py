@@ -150,3 +150,19 @@ def test_merge_puts_the_columns_of_ci_jobs_together(stacked, tmp_path, repo, mon
     assert list(merged.stacks) == ["np", "broken"]
     out = capsys.readouterr().out
     assert "failed on supported stacks: broken: legacy/legacy" in out
+
+
+def test_what_a_notebook_installs_stays_in_its_run_not_in_the_stack(stacked, tmp_path):
+    from tutorial_gen.run.stackenv import stack_environment
+
+    project, technique = stacked
+    old = Stack("np-old", {"numpy": "1.26.4"})  # the cell replaces it with the pinned 2.4.6
+    project = dataclasses.replace(project, stacks={"np-old": old})
+    [outcome] = run_compat([old], [(technique, None)], project, RunRequest(build_dir=tmp_path))
+    assert outcome.runs["legacy"].notebooks["legacy"].ok
+    env, _ = stack_environment(old, project, tmp_path)
+    assert outcome.runs["legacy"].environment.packages["numpy"] == "1.26.4"  # as it was made
+    site = next(env.glob("lib/python*/site-packages"))
+    assert [p.name for p in site.glob("numpy-*.dist-info")] == ["numpy-1.26.4.dist-info"]
+    executed = tmp_path / "compat" / "np-old" / "legacy" / "smoke" / "legacy.ipynb"
+    assert "Installing numpy==2.4.6" in executed.read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ from .model import (
     StackRun,
     Technique,
 )
-from .run.progress import ProgressHook
+from .run.progress import ProgressEvent, ProgressHook
 from .run.recorder import TechniqueReport
+from .run.report import ProgressView
 from .run.stackenv import stack_environment
 from .run.stamp import environment_stamp
 from .run.store import compat_path, locked, read_compat
@@ -169,9 +171,17 @@ def run_stack(
         environments=build_dir,
         jobs=1,
     )
-    reports = run_suite(selection, project, stacked, progress=progress)
-    names = sorted({*stack.pins, "numpy", "matplotlib", "tf-keras"})
-    stamp = dataclasses.replace(environment_stamp(project), packages=installed_in(env, names))
+    if progress is None:  # a worker of a parallel compat: log lines of its own, on stderr
+        progress = ProgressView(sys.stderr, live=False)
+    hook = progress
+
+    def labelled(event: ProgressEvent) -> None:  # two stacks may run the same notebook at once
+        hook(dataclasses.replace(event, label=f"{stack.name} {event.label}"))
+
+    reports = run_suite(selection, project, stacked, progress=labelled)
+    # what the runtime held; each notebook's install cell added the stack's other pins in its run
+    held = installed_in(env, ["tensorflow", "numpy", "ipykernel"])
+    stamp = dataclasses.replace(environment_stamp(project), packages=held)
     runs = {
         report.technique.slug: StackRun(
             **declared,

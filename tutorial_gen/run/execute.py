@@ -110,12 +110,15 @@ def launch_kernel(
     threads: int | None = None,
     kernel: str | None = None,
     environ: dict[str, str | None] | None = None,
+    under: Path | None = None,
 ) -> KernelLaunch:
     """Start the kernel for a run of `notebook` before the run needs it: `kernel` (a kernelspec
-    name), by default this environment's."""
+    name), by default this environment's; `under`, the environment its run's overlay lies over
+    (a stack's), where `kernel` is not an environment of its own."""
     folder = work_folder(technique, notebook, profile, build_dir)
     env = {**thread_limits(threads), **(environ or {})}
-    return KernelLaunch(kernel or ensure_kernel(), folder, env, isolate=kernel is None)
+    isolate = kernel is None or under is not None  # a clean environment's kernel is its own
+    return KernelLaunch(kernel or ensure_kernel(), folder, env, isolate, under)
 
 
 def _own_launch(
@@ -131,8 +134,9 @@ def _own_launch(
     environ: dict[str, str | None] = {}
     if request.stack is not None and not request.stack.legacy_keras:
         environ["TF_USE_LEGACY_KERAS"] = None  # as in a runtime where nobody set it
+    under = None
     if request.stack is not None:
-        kernel, jupyter = stack_kernel(request.stack, project, environments)
+        kernel, jupyter, under = stack_kernel(request.stack, project, environments)
     elif request.clean_env:
         kernel, jupyter = clean_kernel(built, project, environments)
     else:
@@ -140,7 +144,9 @@ def _own_launch(
     saved = os.environ.get("JUPYTER_PATH")
     os.environ.update(with_jupyter_path(jupyter))  # where the kernel's spec is found
     try:
-        return launch_kernel(technique, notebook, profile, build_dir, threads, kernel, environ)
+        return launch_kernel(
+            technique, notebook, profile, build_dir, threads, kernel, environ, under
+        )
     finally:
         if saved is None:
             os.environ.pop("JUPYTER_PATH", None)

@@ -31,12 +31,18 @@ def _site_packages(prefix: Path) -> Path:
     return prefix / relative
 
 
-def make_overlay(folder: Path) -> Path:
-    """An overlay environment in `folder` over this interpreter's; its root."""
+def make_overlay(folder: Path, under: Path | None = None) -> Path:
+    """An overlay environment in `folder` over this interpreter's environment, or over the
+    environment `under` (of the same Python); its root."""
     env = folder / "env"
     bin_dir = env / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    python_of = (
+        (under / "bin" / "python")
+        if under
+        else Path(getattr(sys, "_base_executable", sys.executable))
+    )
+    base = python_of.resolve()
     (env / "pyvenv.cfg").write_text(
         f"home = {base.parent}\ninclude-system-site-packages = false\n"
         f"version = {sys.version_info.major}.{sys.version_info.minor}."
@@ -54,7 +60,12 @@ def make_overlay(folder: Path) -> Path:
         script.chmod(0o755)
     packages = _site_packages(env)
     packages.mkdir(parents=True, exist_ok=True)
-    seen = [p for p in (*site.getsitepackages(), sysconfig.get_path("purelib")) if Path(p).is_dir()]
+    shared = (
+        [_site_packages(under)]
+        if under
+        else [*site.getsitepackages(), sysconfig.get_path("purelib")]
+    )
+    seen = [p for p in map(str, shared) if Path(p).is_dir()]
     (packages / "_tutorial_gen_base.pth").write_text(
         "".join(f"{path}\n" for path in dict.fromkeys(seen)), encoding="utf-8"
     )
@@ -74,9 +85,12 @@ def run_home(folder: Path) -> Path:
     return home
 
 
-def isolated_environment(folder: Path, cache: Path) -> tuple[Path, dict[str, str]]:
-    """The overlay's interpreter for a kernel run in `folder`, and the variables it runs with."""
-    env = make_overlay(folder)
+def isolated_environment(
+    folder: Path, cache: Path, under: Path | None = None
+) -> tuple[Path, dict[str, str]]:
+    """The overlay's interpreter for a kernel run in `folder` (over `under`, an environment of
+    this Python, if given), and the variables it runs with."""
+    env = make_overlay(folder, under)
     path = os.pathsep.join([str(env / "bin"), os.environ.get("PATH", os.defpath)])
     cache.mkdir(parents=True, exist_ok=True)
     variables = {
@@ -86,5 +100,6 @@ def isolated_environment(folder: Path, cache: Path) -> tuple[Path, dict[str, str
         "PYTHONNOUSERSITE": "1",  # nothing from ~/.local, nothing into it
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "MPLCONFIGDIR": str(cache / "matplotlib"),  # its font cache, built once for all runs
+        "PIP_CACHE_DIR": str(cache / "pip"),  # downloads kept for the next run's install
     }
     return env / "bin" / "python", variables

@@ -124,7 +124,12 @@ class KernelLaunch:
     """
 
     def __init__(
-        self, name: str, folder: Path, env: dict[str, str | None], isolate: bool = True
+        self,
+        name: str,
+        folder: Path,
+        env: dict[str, str | None],
+        isolate: bool = True,
+        under: Path | None = None,
     ) -> None:
         from jupyter_core.utils import run_sync
 
@@ -132,8 +137,9 @@ class KernelLaunch:
         self.capture = folder / "kernel.log"
         claim_folder(folder)
         isolated = None
-        if isolate:  # a clean environment is its own; this one's kernel gets an overlay
-            python, variables = isolated_environment(folder, folder.parent.parent.parent / ".cache")
+        if isolate:  # a clean environment is its own; this one's (or `under`'s) gets an overlay
+            cache = folder.parent.parent.parent / ".cache"
+            python, variables = isolated_environment(folder, cache, under)
             isolated = (str(python), variables)
         self.manager = kernel_manager_class(self.capture, env, isolated)(
             kernel_name=name, connection_file=str(folder / CONNECTION)

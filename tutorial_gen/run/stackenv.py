@@ -89,7 +89,9 @@ def stack_environment(stack: Stack, project: Project, root: Path) -> tuple[Path,
     return env, time.monotonic() - started
 
 
-def stack_kernel(stack: Stack, project: Project, root: Path) -> tuple[str, Path]:
-    """A kernel in the stack's environment: (kernelspec name, the jupyter dir that holds it)."""
+def stack_kernel(stack: Stack, project: Project, root: Path) -> tuple[str, Path, Path]:
+    """A kernel in the stack's environment: (kernelspec name, the jupyter dir that holds it, the
+    environment). Each run's kernel gets an overlay over it, so that what a notebook installs
+    stays in its run and the next notebook meets the environment as it was made."""
     env, _ = stack_environment(stack, project, root)
-    return f"tutorial-gen-stack-{env.name}", env / "share" / "jupyter"
+    return f"tutorial-gen-stack-{env.name}", env / "share" / "jupyter", env
