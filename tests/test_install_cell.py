@@ -8,14 +8,15 @@ runtimes it meets: one with a tested TensorFlow preinstalled (Colab's case), one
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
 from tutorial_gen.build.requirements import setup_source, stack_additions
+from tutorial_gen.compat import installed_in
 from tutorial_gen.config import load_project
 from tutorial_gen.model import Stack
 from tutorial_gen.run.stackenv import stack_environment, uv_binary
@@ -111,14 +112,7 @@ pytestmark_real = pytest.mark.skipif(uv_binary() is None, reason="uv is not inst
 
 
 def _versions(python, names) -> dict:
-    script = (
-        "import importlib.metadata as m, json, sys\n"
-        "def v(n):\n    try:\n        return m.version(n)\n"
-        "    except m.PackageNotFoundError:\n        return None\n"
-        "print(json.dumps({n: v(n) for n in sys.argv[1:]}))"
-    )
-    out = subprocess.run([python, "-c", script, *names], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    return installed_in(Path(python).parent.parent, names)
 
 
 def _execute_cell(python, source) -> subprocess.CompletedProcess:

@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -96,12 +97,17 @@ class StackOutcome:
         )
 
 
+# The end of a run's error that points into the local build folder.
+_WHERE_MARKED = re.compile(r" \((?:raised in [^;()]*; )?failing cell marked in [^()]*\)$")
+
+
 def _cell(report: TechniqueReport, stem: str) -> CompatCell:
     run = next(r for r in report.runs if r.stem == stem)
     claims = {c.id: str(c.status) for c in report.claims if c.notebook == stem}
     if run.status != RunStatus.OK:
         error = run.error
         first = (error.message if error else "failed").strip().splitlines()[0]
+        first = _WHERE_MARKED.sub("", first)  # the build folder it names is this machine's
         return CompatCell(
             CompatStatus.FAIL, round(run.wall_seconds, 1), first, error and error.line, claims
         )
@@ -115,7 +121,7 @@ def _cell(report: TechniqueReport, stem: str) -> CompatCell:
 
 
 def installed_in(env: Path, names: list[str]) -> dict[str, str | None]:
-    """The versions of `names` an environment holds now (after the notebooks installed theirs)."""
+    """The versions of `names` an environment holds."""
     script = (
         "import importlib.metadata as m, json, sys\n"
         "def v(n):\n"
