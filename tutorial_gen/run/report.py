@@ -12,7 +12,7 @@ from .execute import NotebookRun
 from .progress import ProgressEvent
 from .recorder import TechniqueReport
 from .verdict import (
-    measured_text,
+    measured_with_noise,
     noise_messages,
     notebook_statuses,
     reuse_notes,
@@ -32,18 +32,6 @@ _MARK = {
 _EXPLAINED = (ClaimStatus.FAIL, ClaimStatus.INCONCLUSIVE, ClaimStatus.UNVERIFIED)
 
 
-def _measured_with_noise(result: ClaimOutcome) -> str:
-    """The measured value, its interval where it was sampled, its range where seeds ran."""
-    text = measured_text(result.measured)
-    if result.interval:
-        low, high = result.interval
-        text += f" [{low:.4g}, {high:.4g}]"
-    seeds = [v for v in result.per_seed or [] if v is not None]
-    if len(seeds) > 1:
-        text += f" (seeds {min(seeds):.4g} to {max(seeds):.4g})"
-    return text
-
-
 def claims_table(results: Iterable[ClaimOutcome]) -> str:
     """A plain-text table: claim, measured (with its interval and its range over seeds, where
     there are some), threshold, outcome (and why, where not plain)."""
@@ -53,7 +41,7 @@ def claims_table(results: Iterable[ClaimOutcome]) -> str:
         rows.append(
             (
                 result.id,
-                _measured_with_noise(result),
+                measured_with_noise(result),
                 f"{result.op} {result.threshold:g}",
                 _MARK[result.status],
             )
