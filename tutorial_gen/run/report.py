@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from ..model import CacheState, ClaimOutcome, ClaimStatus, ProgressKind, Project
@@ -159,10 +160,14 @@ def timing_table(
 
 
 def print_reports(
-    reports: list[TechniqueReport], project: Project, expected: dict[str, float]
+    reports: list[TechniqueReport],
+    project: Project,
+    expected: dict[str, float],
+    build_dir: Path | None = None,
 ) -> bool:
-    """Print each technique's claims, the timing table, whose numbers were reused, and the
-    verdict line last (errors on stderr); True if the run failed."""
+    """Print each technique's claims and executed notebooks, the timing table, whose numbers
+    were reused, how to open the site, and the verdict line last (errors on stderr); True if
+    the run failed."""
     failed = False
     for report in reports:
         for run in report.runs:
@@ -175,6 +180,9 @@ def print_reports(
         print(f"\n{report.technique.slug} [{report.profile}]")
         print(claims_table(report.claims))
         print(f"results: {project.relpath(report.results_path)}")
+        for run in report.runs:
+            if run.executed.is_file():
+                print(f"executed: {project.relpath(run.executed)}")
         failed |= not report.ok
     print()
     runs = [run for report in reports for run in report.runs]
@@ -185,5 +193,17 @@ def print_reports(
     for message in noise_messages(reports):
         print(message, file=sys.stderr)
     sys.stderr.flush()
+    print(site_hint(project, build_dir))
     print(verdict_line(reports))
     return failed
+
+
+def site_hint(project: Project, build_dir: Path | None = None) -> str:
+    """How to read the results in a browser: the site, and the command that builds it from the
+    runs in `build_dir` (the project's build folder when None)."""
+    index = project.build_path / "site" / "index.html"
+    other = build_dir is not None and build_dir.resolve() != project.build_path.resolve()
+    command = f"tutorial-gen site{f' --build-dir {project.relpath(build_dir)}' if other else ''}"
+    if index.is_file():
+        return f"site: open {project.relpath(index)} (`{command}` brings it up to date)"
+    return f"site: `{command}` builds {project.relpath(index)} to read these in a browser"
