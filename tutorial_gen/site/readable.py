@@ -141,8 +141,8 @@ def readable_copy(
             cell.outputs = _outputs(cell.get("outputs", []))
         cells.append(cell)
     note = nbformat.v4.new_markdown_cell(
-        f"*As executed by the last run, {origin}: its outputs as the run left them, without "
-        "the cells the run added to measure it.*"
+        f"*As the newest run in the build folder executed it, {origin}: its outputs as the run "
+        "left them, without the cells the run added to measure it.*"
     )
     if (copied.nbformat, copied.nbformat_minor) >= (4, 5):
         note.id = "tutorial-gen-site-note"  # a fixed id: the same copy is the same file
