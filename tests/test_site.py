@@ -8,6 +8,7 @@ import json
 import subprocess
 
 import nbformat
+import pytest
 
 from tutorial_gen.config import load_technique
 from tutorial_gen.model import (
@@ -31,6 +32,7 @@ from tutorial_gen.site.summary import (
     needing_attention,
     status_counts,
 )
+from tutorial_gen.site.toolchain import SiteBuildError, mkdocs_config, run_mkdocs, write_config
 
 PLANTED = "<script>window.planted = 1</script>"
 
@@ -261,3 +263,14 @@ def test_a_technique_without_full_results_gets_a_page_saying_so(project, tiny, t
     stage([gather(load_technique(tiny), project, tmp_path)], project, tmp_path, docs)
     assert "No full-profile results yet" in (docs / "tiny" / "index.md").read_text()
     assert "No results yet" in (docs / "tiny" / "claims.md").read_text()
+
+
+def test_a_link_to_a_missing_page_stops_the_build_with_one_error(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# Home\n\nSee [the claims](tiny/claims.md).\n")
+    config = tmp_path / "mkdocs.yml"
+    nav = [{"Home": "index.md"}]
+    write_config(config, mkdocs_config(docs, tmp_path / "site", nav, tmp_path / "cache"))
+    with pytest.raises(SiteBuildError, match="tiny/claims.md"):
+        run_mkdocs(config)
