@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TG     := $(BIN)/tutorial-gen
 
-.PHONY: notebooks test setup compat bench golden clean
+.PHONY: notebooks test setup site browser screenshot compat bench golden clean
 
 # The main job: build every notebook, run the full profile, check its claims, render the overviews.
 notebooks: setup
@@ -14,7 +14,7 @@ notebooks: setup
 	$(TG) render
 
 # Everything CI checks: lint, generated files up to date, the test suite (smoke runs included).
-test: setup
+test: setup browser
 	$(BIN)/ruff check tutorial_gen tests benchmarks notebooks
 	$(BIN)/ruff format --check tutorial_gen tests benchmarks notebooks
 	$(TG) build --check
@@ -31,6 +31,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name tutorial-gen --display-name "Python 3 (tutorial-gen)"
 	touch $(STAMP)
+
+# The site to read the results in a browser, from the runs in build/ and the committed results:
+# open build/site/index.html (see README, "Site").
+site: setup
+	$(TG) site
+
+# Debian's Chromium, for the site's browser test; where apt-get is not usable the test skips.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || echo "chromium could not be installed here: the browser test will skip"
+
+# The README's screenshot of the front page, as the browser test sees it.
+screenshot: setup browser
+	TUTORIAL_GEN_SCREENSHOT=docs/site-front.png $(BIN)/python -m pytest -q tests/test_site_browser.py
 
 # Every tutorial on every stack pyproject.toml declares, two stacks at once: writes each
 # technique's results/compat.json and prints the matrix (see README, "Stacks and compat").

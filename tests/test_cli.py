@@ -109,3 +109,29 @@ def test_limits_must_be_positive(value, capsys):
         main(["run", "--cell-timeout", value] if value != "nan" else ["run", "--budget", value])
     assert caught.value.code == 2
     assert "positive number of seconds" in capsys.readouterr().err
+
+
+def test_run_names_each_executed_notebook_and_how_to_open_the_site(repo, capsys, tmp_path):
+    build = tmp_path / "runs"
+    assert main(["run", "notebooks/tiny", "--build-dir", str(build)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"executed: {build / 'tiny' / 'smoke' / 'tiny.ipynb'}" in lines
+    assert f"executed: {build / 'tiny' / 'smoke' / 'sweep.ipynb'}" in lines
+    hint = f"site: `tutorial-gen site --build-dir {build}` builds build/site/index.html"
+    assert lines[-2].startswith(hint), "the hint comes last but for the verdict line"
+    assert main(["site", "--build-dir", str(build)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("build/site: 5 pages (2 executed notebooks)")
+    assert out[-1] == "open build/site/index.html"
+    assert (repo / "build" / "site" / "tiny" / "tiny.html").is_file()
+    assert main(["run", "notebooks/tiny", "--build-dir", str(build)]) == 0
+    assert "site: open build/site/index.html" in capsys.readouterr().out
+
+
+def test_site_refuses_to_empty_a_folder_it_did_not_build(repo, capsys):
+    folder = repo / "keep"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["site", "--output", str(folder)]) == 2
+    assert "is not empty and holds no site" in capsys.readouterr().err
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine"

@@ -29,6 +29,8 @@ ALLOWED = {
     # lint reports what run.preflight refuses: it reuses its checks
     "lint": {"model", "errors", "registry", "fileio", "config", "build", "selection", "run"},
     "verbs": {"model", "errors", "publish", "run", "verify", "lint"},
+    # the site shows what runs left in the build folder: it reads them through run's store
+    "site": {"model", "errors", "build", "publish", "run"},
     "scaffold": {"model", "errors", "fileio", "config", "publish"},
     "adopt": {"model", "errors", "fileio", "build", "lint"},
     "docs": {"model", "errors", "fileio", "config", "publish"},
@@ -48,6 +50,7 @@ ALLOWED = {
         "arguments",
         "datasets",
         "compat",
+        "site",
     },
     "arguments": {"errors", "lint", "model"},
     "compat": {"model", "errors", "fileio", "run"},

@@ -25,7 +25,7 @@ def test_every_tutorial_gen_command_parses():
     commands = [
         run for job in workflow["jobs"].values() for run in _steps(job) if "tutorial-gen" in run
     ]
-    assert len(commands) == 2
+    assert len(commands) == 3
     for command in commands:
         for shard in shards:
             text = command.replace("${{ matrix.shard }}", str(shard))
@@ -35,6 +35,28 @@ def test_every_tutorial_gen_command_parses():
             parsed = parser().parse_args(args[args.index(".venv/bin/tutorial-gen") + 1 :])
             if parsed.verb == "run":
                 assert parsed.shard == (shard, count) and parsed.profile == "smoke"
+
+
+def test_the_site_is_built_from_the_merged_results_and_uploaded():
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["merge"]["steps"]
+    merge = next(shlex.split(s["run"]) for s in steps if "tutorial-gen merge" in s.get("run", ""))
+    merged = parser().parse_args(merge[merge.index(".venv/bin/tutorial-gen") + 1 :]).output
+    site = next(shlex.split(s["run"]) for s in steps if "tutorial-gen site" in s.get("run", ""))
+    parsed = parser().parse_args(site[site.index(".venv/bin/tutorial-gen") + 1 :])
+    assert parsed.build_dir == merged, "the site reads the merged results"
+    assert parsed.output is None  # so it is build/site, which the next step uploads
+    gather = next(s["run"] for s in steps if "cp " in s.get("run", ""))
+    assert "shards/*/*/smoke/*.ipynb" in gather and f'"{merged}/' in gather
+    upload = steps[-1]
+    assert (
+        upload["uses"].startswith("actions/upload-artifact")
+        and upload["with"]["path"] == "build/site"
+    )
+    names = [s.get("name") for s in steps]
+    built = names.index("Build the site")
+    assert names.index("Merge the shards and check every claim") < built
+    assert all(s.get("if") == "always()" for s in steps[built - 1 :]), "a failing merge still shows"
 
 
 def test_merge_reads_what_the_shards_upload():

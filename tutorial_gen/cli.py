@@ -13,10 +13,9 @@ from pathlib import Path
 
 from . import __version__
 from .arguments import rule_id, run_options, run_request, shard
-from .config import load_project
-from .errors import ConfigError, TutorialGenError
+from .errors import TutorialGenError
 from .model import Project, Role
-from .selection import buildable, runnable, select
+from .selection import buildable, project_for, runnable, select
 
 
 def _cmd_build(args: argparse.Namespace, project: Project) -> int:
@@ -51,7 +50,7 @@ def _cmd_run(args: argparse.Namespace, project: Project) -> int:
     jobs = plan(selection, args.profile, build_dir, args.force)
     expected = {job.label: job.expected for job in jobs}
     reports = run_suite(selection, project, request, progress=ProgressView(sys.stderr, expected))
-    return 1 if print_reports(reports, project, expected) else 0
+    return 1 if print_reports(reports, project, expected, build_dir) else 0
 
 
 def _cmd_compat(args: argparse.Namespace, project: Project) -> int:
@@ -80,8 +79,8 @@ def _cmd_merge(args: argparse.Namespace, project: Project) -> int:
     from .run.merge import merge
     from .run.report import print_reports
 
-    reports = merge(args.files, project, args.output.resolve() if args.output else None)
-    return 1 if print_reports(reports, project, {}) else 0
+    output = args.output.resolve() if args.output else None
+    return 1 if print_reports(merge(args.files, project, output), project, {}, output) else 0
 
 
 def _cmd_render(args: argparse.Namespace, project: Project) -> int:
@@ -94,6 +93,20 @@ def _cmd_render(args: argparse.Namespace, project: Project) -> int:
     for path in changed:
         print(f"{project.relpath(path)}: written")
     print(f"{len(techniques)} overview(s) checked, {len(changed)} file(s) written")
+    return 0
+
+
+def _cmd_site(args: argparse.Namespace, project: Project) -> int:
+    from .site import build_site
+
+    techniques = [t for t, _ in select(args.paths, project).only_techniques("site")]
+    build_dir = (args.build_dir or project.build_path).resolve()
+    site = build_site(techniques, project, build_dir, args.output)
+    print(
+        f"{project.relpath(site.index.parent)}: {site.pages} pages ({site.notebooks} executed "
+        f"notebooks), {site.size / 1e6:.1f} MB, built in {site.seconds:.1f} s"
+    )
+    print(f"open {project.relpath(site.index)}")
     return 0
 
 
@@ -277,6 +290,12 @@ def parser() -> argparse.ArgumentParser:
     )
     render.set_defaults(func=_cmd_render)
 
+    site = verbs.add_parser("site", help="build a static site to read the results in a browser")
+    site.add_argument("paths", nargs="*", type=Path, help="technique folders (default: all)")
+    site.add_argument("--build-dir", type=Path, default=None, help="the runs (default: build)")
+    site.add_argument("--output", type=Path, default=None, help="default: build/site")
+    site.set_defaults(func=_cmd_site)
+
     docs = verbs.add_parser("docs", help="write the technique.toml reference of docs/authoring.md")
     docs.add_argument("file", nargs="?", type=Path, help="default: docs/authoring.md")
     docs.add_argument(
@@ -333,29 +352,13 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def _project(args: argparse.Namespace) -> Project:
-    """The project around the current folder; for running or linting notebooks we did not
-    write, the current folder stands in for a project where there is none."""
-    try:
-        return load_project(args.root)
-    except ConfigError:
-        paths = getattr(args, "paths", None) or []
-        if args.verb in ("run", "lint") and paths and all(_notebook_path(p) for p in paths):
-            return Project(root=(args.root or Path.cwd()).resolve())
-        raise
-
-
-def _notebook_path(path: Path) -> bool:
-    return path.suffix == ".ipynb" or (path.is_dir() and any(path.glob("*.ipynb")))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one verb; errors become one line on stderr and an exit code."""
     args = parser().parse_args(argv)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        return args.func(args, _project(args))
+        return args.func(args, project_for(args.root, args.verb, getattr(args, "paths", None)))
     except TutorialGenError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

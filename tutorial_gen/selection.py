@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import discover_techniques, load_technique
+from .config import discover_techniques, load_project, load_technique
 from .config.sidecar import foreign_technique
-from .errors import TutorialGenError
+from .errors import ConfigError, TutorialGenError
 from .model import Project, Technique
 
 
@@ -161,3 +161,18 @@ def runnable(
     for notebook in notebooks:
         folders.setdefault(notebook.resolve().parent, []).append(notebook)
     return pairs + [(foreign_technique(group, claims), None) for group in folders.values()]
+
+
+def project_for(root: Path | None, verb: str, paths: list[Path] | None) -> Project:
+    """The project around `root` (default: the current folder); for running or linting notebooks
+    we did not write, the folder stands in for a project where there is none."""
+    try:
+        return load_project(root)
+    except ConfigError:
+        if verb in ("run", "lint") and paths and all(_notebook_path(p) for p in paths):
+            return Project(root=(root or Path.cwd()).resolve())
+        raise
+
+
+def _notebook_path(path: Path) -> bool:
+    return path.suffix == ".ipynb" or (path.is_dir() and any(path.glob("*.ipynb")))

@@ -25,11 +25,11 @@ def colab_url(project: Project, ipynb: Path) -> str:
     return project.colab_url(*github(project), ipynb)
 
 
-def buttons(project: Project, ipynb: Path) -> str:
-    """The Colab / GitHub / download buttons row for a notebook at `ipynb`."""
+def button_links(project: Project, ipynb: Path) -> list[tuple[str, str, str]]:
+    """(address, icon, label) of the Colab, GitHub and download buttons of a notebook."""
     owner, repo = github(project)
     path = project.relpath(ipynb)
-    links = [
+    return [
         (
             project.colab_url(owner, repo, ipynb),
             "https://www.tensorflow.org/images/colab_logo_32px.png",
@@ -46,8 +46,12 @@ def buttons(project: Project, ipynb: Path) -> str:
             "Download notebook",
         ),
     ]
+
+
+def buttons(project: Project, ipynb: Path) -> str:
+    """The Colab / GitHub / download buttons row for a notebook at `ipynb`."""
     cells = "\n".join(
         f'  <td>\n    <a target="_blank" href="{href}"><img src="{icon}" />{label}</a>\n  </td>'
-        for href, icon, label in links
+        for href, icon, label in button_links(project, ipynb)
     )
     return f'<table class="tfo-notebook-buttons" align="left">\n{cells}\n</table>'

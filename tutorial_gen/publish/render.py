@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +159,7 @@ def _results_tables(
     return tables, sources
 
 
-def _link(notebook: Notebook, project: Project) -> dict[str, str]:
+def notebook_link(notebook: Notebook, project: Project) -> dict[str, str]:
     """A notebook as the page links it: the title of its script, its Colab address."""
     text = notebook.script.read_text(encoding="utf-8")
     match = re.search(r"^# # (.+)$", text, re.MULTILINE)
@@ -174,7 +173,7 @@ def _link(notebook: Notebook, project: Project) -> dict[str, str]:
 
 def _link_for(technique: Technique, project: Project, role: Role) -> dict[str, str] | None:
     for notebook in technique.with_role(role):
-        return _link(notebook, project)
+        return notebook_link(notebook, project)
     return None
 
 
@@ -185,7 +184,7 @@ def _compat(
     if compat is None:
         return None
     ran = set(compat.notebooks())
-    links = {s: _link(n, project) for s, n in technique.notebooks.items() if s in ran}
+    links = {s: notebook_link(n, project) for s, n in technique.notebooks.items() if s in ran}
     return compat_context(compat, list(technique.notebooks), links)
 
 
@@ -283,10 +282,12 @@ def cell(value: Any) -> Markup:
 TEMPLATE_FILTERS = {**FILTERS, "url": url, "code": code}
 
 
-def _environment(finalize: bool = True) -> SandboxedEnvironment:
-    """The sandbox pages render in; `finalize` escapes every printed value (prose is escaped
-    whole once rendered, so its environment prints values as they are)."""
+def page_environment(finalize: bool = True) -> SandboxedEnvironment:
+    """The sandbox pages render in; `finalize` escapes every printed value and loads this
+    package's templates (prose is escaped whole once rendered, so its environment prints values
+    as they are, and includes nothing)."""
     env = SandboxedEnvironment(
+        loader=jinja2.PackageLoader(__package__, "templates") if finalize else None,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -312,7 +313,7 @@ def render_files(
 ) -> dict[Path, str]:
     """Every file of a technique's overview: `overview.md` and its plots, by path; `compat` (the
     technique's `results/compat.json`, None where there is none) fills its compatibility matrix."""
-    env, prose_env = _environment(), _environment(finalize=False)
+    env, prose_env = page_environment(), page_environment(finalize=False)
     ctx = context(technique, project, results, compat)
     tables, sources = _results_tables(technique, results)
     plots: dict[str, str] = {}
@@ -339,9 +340,7 @@ def render_files(
         return Markup(escape(rendered))  # its text and its values, escaped once
 
     ctx["prose"] = prose
-    template = env.from_string(
-        resources.files(__package__).joinpath("templates/overview.md.j2").read_text("utf-8")
-    )
+    template = env.get_template("overview.md.j2")
     try:
         text = template.render(ctx)
     except ConfigError as error:

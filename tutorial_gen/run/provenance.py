@@ -115,3 +115,13 @@ def require_clean(
         hint="commit or stash them, or pass --allow-dirty to stamp the results with a hash of "
         "the changes",
     )
+
+
+def committed_text(project: Project, path: Path) -> str | None:
+    """A file of the project as HEAD holds it; None where it is not committed (or there is no
+    repository), so that a page can say what changed since the committed version."""
+    spec = f"HEAD:./{path.resolve().relative_to(project.root.resolve()).as_posix()}"
+    try:
+        return _git(project.root, "show", spec).decode("utf-8")
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from ..model import CacheState, ClaimOutcome, ClaimStatus, ProgressKind, Project
@@ -12,7 +13,7 @@ from .execute import NotebookRun
 from .progress import ProgressEvent
 from .recorder import TechniqueReport
 from .verdict import (
-    measured_text,
+    measured_with_noise,
     noise_messages,
     notebook_statuses,
     reuse_notes,
@@ -32,18 +33,6 @@ _MARK = {
 _EXPLAINED = (ClaimStatus.FAIL, ClaimStatus.INCONCLUSIVE, ClaimStatus.UNVERIFIED)
 
 
-def _measured_with_noise(result: ClaimOutcome) -> str:
-    """The measured value, its interval where it was sampled, its range where seeds ran."""
-    text = measured_text(result.measured)
-    if result.interval:
-        low, high = result.interval
-        text += f" [{low:.4g}, {high:.4g}]"
-    seeds = [v for v in result.per_seed or [] if v is not None]
-    if len(seeds) > 1:
-        text += f" (seeds {min(seeds):.4g} to {max(seeds):.4g})"
-    return text
-
-
 def claims_table(results: Iterable[ClaimOutcome]) -> str:
     """A plain-text table: claim, measured (with its interval and its range over seeds, where
     there are some), threshold, outcome (and why, where not plain)."""
@@ -53,7 +42,7 @@ def claims_table(results: Iterable[ClaimOutcome]) -> str:
         rows.append(
             (
                 result.id,
-                _measured_with_noise(result),
+                measured_with_noise(result),
                 f"{result.op} {result.threshold:g}",
                 _MARK[result.status],
             )
@@ -171,10 +160,14 @@ def timing_table(
 
 
 def print_reports(
-    reports: list[TechniqueReport], project: Project, expected: dict[str, float]
+    reports: list[TechniqueReport],
+    project: Project,
+    expected: dict[str, float],
+    build_dir: Path | None = None,
 ) -> bool:
-    """Print each technique's claims, the timing table, whose numbers were reused, and the
-    verdict line last (errors on stderr); True if the run failed."""
+    """Print each technique's claims and executed notebooks, the timing table, whose numbers
+    were reused, how to open the site, and the verdict line last (errors on stderr); True if
+    the run failed."""
     failed = False
     for report in reports:
         for run in report.runs:
@@ -187,6 +180,9 @@ def print_reports(
         print(f"\n{report.technique.slug} [{report.profile}]")
         print(claims_table(report.claims))
         print(f"results: {project.relpath(report.results_path)}")
+        for run in report.runs:
+            if run.executed.is_file():
+                print(f"executed: {project.relpath(run.executed)}")
         failed |= not report.ok
     print()
     runs = [run for report in reports for run in report.runs]
@@ -197,5 +193,17 @@ def print_reports(
     for message in noise_messages(reports):
         print(message, file=sys.stderr)
     sys.stderr.flush()
+    print(site_hint(project, build_dir))
     print(verdict_line(reports))
     return failed
+
+
+def site_hint(project: Project, build_dir: Path | None = None) -> str:
+    """How to read the results in a browser: the site, and the command that builds it from the
+    runs in `build_dir` (the project's build folder when None)."""
+    index = project.build_path / "site" / "index.html"
+    other = build_dir is not None and build_dir.resolve() != project.build_path.resolve()
+    command = f"tutorial-gen site{f' --build-dir {project.relpath(build_dir)}' if other else ''}"
+    if index.is_file():
+        return f"site: open {project.relpath(index)} (`{command}` brings it up to date)"
+    return f"site: `{command}` builds {project.relpath(index)} to read these in a browser"

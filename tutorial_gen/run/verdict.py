@@ -59,6 +59,18 @@ def measured_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
+def measured_with_noise(result: ClaimOutcome) -> str:
+    """The measured value, its interval where it was sampled, its range where seeds ran."""
+    text = measured_text(result.measured)
+    if result.interval:
+        low, high = result.interval
+        text += f" [{low:.4g}, {high:.4g}]"
+    seeds = [v for v in result.per_seed or [] if v is not None]
+    if len(seeds) > 1:
+        text += f" (seeds {min(seeds):.4g} to {max(seeds):.4g})"
+    return text
+
+
 def _interval(claim: ClaimOutcome) -> str:
     if not claim.interval:
         return "no interval recorded"
