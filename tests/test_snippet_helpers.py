@@ -384,3 +384,82 @@ def test_the_notebook_and_the_verdict_compute_the_same_interval(snippets):
     expr = "abs(a_latency_ms / b_latency_ms - 1)"
     _, low, high = snippets["bootstrap_interval"](expr, rounds)
     assert (low, high) == pytest.approx(interval(expr, metrics, rounds), rel=1e-12)
+
+
+# A model of two inputs, as the text task's: token ids and their attention mask.
+
+
+@pytest.fixture(scope="module")
+def two_inputs(keras):
+    """Token ids (0-49) and a 0/1 mask, 8 tokens each, to two classes: a tiny text classifier."""
+    keras.utils.set_random_seed(0)
+    ids = keras.Input((8,), dtype="int32", name="input_ids")
+    mask = keras.Input((8,), dtype="int32", name="attention_mask")
+    tokens = keras.layers.Embedding(50, 16)(ids)
+    weights = keras.layers.Reshape((8, 1))(
+        keras.layers.Lambda(lambda m: keras.backend.cast(m, "float32"))(mask)
+    )
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Multiply()([tokens, weights]))
+    model = keras.Model([ids, mask], keras.layers.Dense(2)(pooled))
+    rng = np.random.default_rng(1)
+    x = {
+        "input_ids": rng.integers(0, 50, size=(40, 8)).astype(np.int32),
+        "attention_mask": (rng.uniform(size=(40, 8)) < 0.8).astype(np.int32),
+    }
+    return model, x
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("mode", ["float", "int8"])
+def test_a_model_of_two_inputs_is_converted_and_measured_by_name(
+    snippets, two_inputs, mode, tmp_path
+):
+    """The dict's arrays reach the inputs of their name, in whatever order LiteRT lists them;
+    LiteRT's predictions are the Keras model's, and the int8 model keeps int32 inputs."""
+    model, x = two_inputs
+    tflite = snippets["to_tflite"](model, mode, representative=x)
+    interpreter = _interpreter(tflite)
+    assert {d["dtype"] for d in interpreter.get_input_details()} == {np.int32}
+    keras_top1 = np.argmax(model.predict(x, verbose=0), axis=1)
+    predicted = snippets["tflite_predict"](tflite, x, batch_size=16)
+    agreement = np.mean(predicted == keras_top1)
+    assert agreement == 1.0 if mode == "float" else agreement >= 0.9
+    swapped = {"attention_mask": x["attention_mask"], "input_ids": x["input_ids"]}
+    np.testing.assert_array_equal(snippets["tflite_predict"](tflite, swapped), predicted)
+    measured = snippets["measure_tflite"](
+        tflite, x, keras_top1, str(tmp_path), f"{mode}.tflite", latency_runs=5
+    )
+    assert measured["accuracy"] == np.mean(predicted == keras_top1)
+    assert measured["latency_ms"] > 0 and measured["memory_bytes"] >= 0
+
+
+@pytest.mark.tensorflow
+def test_runtime_memory_runs_the_model_on_the_example_and_reports_the_childs_error(snippets, keras):
+    """A model that cannot run on zeros (a division by its input) is measured on the example
+    given; on zeros the child's error comes back in one line."""
+    counts = keras.Input((4,), dtype="int32", name="counts")
+    ratio = keras.layers.Lambda(lambda t: 1.0 / keras.backend.cast(t, "float32"))(counts)
+    tflite = snippets["to_tflite"](
+        keras.Model(counts, ratio), "int8", representative={"counts": np.full((8, 4), 2, np.int32)}
+    )
+    assert snippets["tflite_runtime_memory"](tflite, {"counts": np.full(4, 2, np.int32)}) >= 0
+    with pytest.raises(RuntimeError, match="in a fresh process failed: .*"):
+        snippets["tflite_runtime_memory"](tflite)
+
+
+@pytest.mark.tensorflow
+def test_inputs_without_an_array_of_their_name_are_refused(snippets, two_inputs):
+    model, x = two_inputs
+    tflite = snippets["to_tflite"](model, "float")
+    with pytest.raises(ValueError, match="no array for the model input"):
+        snippets["tflite_predict"](tflite, {"input_ids": x["input_ids"]})
+    with pytest.raises(ValueError, match="pass a dict of arrays"):
+        snippets["tflite_predict"](tflite, x["input_ids"])
+
+
+def test_examples_slices_arrays_and_dicts_alike(snippets):
+    x = {"a": np.arange(10), "b": np.arange(10) * 2}
+    assert snippets["example_count"](x) == 10
+    assert snippets["examples"](x, 2, 4)["b"].tolist() == [4, 6]
+    assert snippets["examples"](x, 3)["a"] == 3
+    assert snippets["examples"](np.arange(5), 1, 3).tolist() == [1, 2]

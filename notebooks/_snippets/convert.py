@@ -18,7 +18,9 @@ def to_tflite(
 
     float: no optimization. dynamic: `Optimize.DEFAULT`, int8 weights (for a quantization-aware
     trained model this applies the learned int8 quantization). float16: float16 weights. int8: full
-    integer with int8 input and output, calibrated on `representative` images.
+    integer with int8 input and output, calibrated on the first `representative_samples` of the
+    `representative` images. For a model of several inputs (token ids and a mask, say),
+    `representative` is a dict of arrays, as `measure` takes them, and the inputs keep their dtype.
     """
     if mode not in CONVERSION_MODES:
         raise ValueError(f"mode must be one of {CONVERSION_MODES}, not {mode!r}")
@@ -30,15 +32,19 @@ def to_tflite(
     if mode == "int8":
         if representative is None:
             raise ValueError("int8 conversion needs representative images")
-        images = np.asarray(representative[:representative_samples], dtype=np.float32)
+        if not isinstance(representative, dict):
+            representative = np.asarray(representative, dtype=np.float32)
+        calibration_count = min(representative_samples, example_count(representative))
 
         def calibration():
-            for image in images:
-                yield [image[np.newaxis, ...]]
+            for index in range(calibration_count):
+                example = examples(representative, index, index + 1)
+                yield example if isinstance(example, dict) else [example]
 
         converter.representative_dataset = calibration
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
+        if not isinstance(representative, dict):  # a float image input becomes int8
+            converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     return converter.convert()
 
@@ -62,7 +68,7 @@ def measure_tflite(
 ) -> dict:
     """Every deployment metric of one `.tflite` model, under the definitions of docs/authoring.md."""
     path = save_bytes(tflite_model, folder, name)
-    latency = tflite_latency(tflite_model, x_test[0], runs=latency_runs)
+    latency = tflite_latency(tflite_model, examples(x_test, 0), runs=latency_runs)
     return {
         "tflite_bytes": file_size(path),
         "size": zipped_size(path),
@@ -70,7 +76,9 @@ def measure_tflite(
         "latency_ms": latency["median_ms"],
         "latency_p10_ms": latency["p10_ms"],
         "latency_p90_ms": latency["p90_ms"],
-        "memory_bytes": tflite_runtime_memory(tflite_model) if memory else None,
+        "memory_bytes": (
+            tflite_runtime_memory(tflite_model, examples(x_test, 0)) if memory else None
+        ),
     }
 
 

@@ -14,13 +14,16 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 ModelSource = bytes | str | os.PathLike
+# What a model takes: an array of examples, or for a model with several inputs a dict of arrays
+# keyed by input name (`{"input_ids": ..., "attention_mask": ...}`), each with the examples first.
+Inputs = np.ndarray | Mapping[str, np.ndarray]
 
 
 def file_size(path: str | os.PathLike) -> int:
@@ -52,8 +55,12 @@ def _model_bytes(model: ModelSource) -> bytes:
 
 
 def _to_input_dtype(images: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    """Convert float images to the interpreter input's dtype, quantizing int8/uint8 inputs."""
+    """Convert float images to the interpreter input's dtype, quantizing int8/uint8 inputs.
+
+    Integer arrays for an input of the same dtype (token ids, say) pass unchanged."""
     dtype = detail["dtype"]
+    if np.asarray(images).dtype == dtype:
+        return np.asarray(images)
     if dtype in (np.int8, np.uint8):
         scale, zero_point = detail["quantization"]
         info = np.iinfo(dtype)
@@ -70,61 +77,92 @@ def _from_output(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     return values
 
 
-def tflite_predict(model: ModelSource, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Return the top-1 class of every image in ``x`` from the LiteRT interpreter.
+def example_count(x: Inputs) -> int:
+    """The number of examples in ``x``."""
+    return len(next(iter(x.values())) if isinstance(x, Mapping) else x)
 
-    ``batch_size`` images go through each ``invoke()``; ``batch_size=1`` is the plain
-    image-at-a-time loop; both give the same predictions.
+
+def examples(x: Inputs, start: int, stop: int | None = None) -> Inputs:
+    """Examples ``start`` to ``stop`` (just ``start``, without the batch axis, if ``stop`` is None)."""
+    pick = (lambda a: a[start]) if stop is None else (lambda a: a[start:stop])
+    return {k: pick(v) for k, v in x.items()} if isinstance(x, Mapping) else pick(x)
+
+
+def _feeds(interpreter: Interpreter, x: Inputs) -> list[tuple[dict[str, Any], np.ndarray]]:
+    """(input detail, its examples) for every input of the interpreter.
+
+    A dict's keys are matched to the input tensor names the converter writes
+    (`serving_default_input_ids:0` for the Keras input `input_ids`), the longest key first.
+    """
+    details = interpreter.get_input_details()
+    if not isinstance(x, Mapping):
+        if len(details) != 1:
+            raise ValueError(f"the model has {len(details)} inputs: pass a dict of arrays")
+        return [(details[0], np.asarray(x))]
+    feeds = []
+    for detail in details:
+        keys = [k for k in sorted(x, key=len, reverse=True) if k in detail["name"]]
+        if not keys:
+            raise ValueError(f"no array for the model input {detail['name']!r} among {sorted(x)}")
+        feeds.append((detail, np.asarray(x[keys[0]])))
+    return feeds
+
+
+def _set_inputs(interpreter: Interpreter, x: Inputs, size: int | None = None) -> None:
+    """Set every input tensor from ``x``; first resize them to ``size`` examples if given."""
+    feeds = _feeds(interpreter, x)
+    if size is not None:
+        for detail, _ in feeds:
+            interpreter.resize_tensor_input(detail["index"], [size, *detail["shape"][1:]])
+        interpreter.allocate_tensors()
+    for detail, values in feeds:
+        values = np.reshape(values, (len(values), *detail["shape"][1:]))
+        interpreter.set_tensor(detail["index"], _to_input_dtype(values, detail))
+
+
+def tflite_predict(model: ModelSource, x: Inputs, batch_size: int = 256) -> np.ndarray:
+    """Return the top-1 class of every example in ``x`` from the LiteRT interpreter.
+
+    ``batch_size`` examples go through each ``invoke()``; ``batch_size=1`` is the plain
+    one-at-a-time loop; both give the same predictions.
     """
     interpreter = Interpreter(model_content=_model_bytes(model), num_threads=1)
-    inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
-    x = np.asarray(x, dtype=np.float32)
-    predictions = np.empty(len(x), dtype=np.int64)
+    if not isinstance(x, Mapping):
+        x = np.asarray(x, dtype=np.float32)
+    total = example_count(x)
+    predictions = np.empty(total, dtype=np.int64)
     current = None
-    for start in range(0, len(x), batch_size):
-        batch = x[start : start + batch_size]
-        if current != len(batch):
-            interpreter.resize_tensor_input(inp["index"], [len(batch), *inp["shape"][1:]])
-            interpreter.allocate_tensors()
-            current = len(batch)
-        interpreter.set_tensor(inp["index"], _to_input_dtype(batch, inp))
+    for start in range(0, total, batch_size):
+        batch = examples(x, start, start + batch_size)
+        size = example_count(batch)
+        _set_inputs(interpreter, batch, None if current == size else size)
+        current = size
         interpreter.invoke()
         logits = _from_output(interpreter.get_tensor(out["index"]), out)
-        predictions[start : start + len(batch)] = np.argmax(logits.reshape(len(batch), -1), axis=1)
+        predictions[start : start + size] = np.argmax(logits.reshape(size, -1), axis=1)
     return predictions
 
 
-def tflite_accuracy(
-    model: ModelSource, x: np.ndarray, y: np.ndarray, batch_size: int = 256
-) -> float:
-    """Return the top-1 accuracy (a fraction) of a TFLite model on every image of ``x``."""
+def tflite_accuracy(model: ModelSource, x: Inputs, y: np.ndarray, batch_size: int = 256) -> float:
+    """Return the top-1 accuracy (a fraction) of a TFLite model on every example of ``x``."""
     predictions = tflite_predict(model, x, batch_size=batch_size)
     return float(np.mean(predictions == np.asarray(y).reshape(-1)))
 
 
 def tflite_latency(
     model: ModelSource,
-    sample: np.ndarray | None = None,
+    sample: Inputs | None = None,
     runs: int = 200,
     warmup: int = 20,
 ) -> dict[str, float]:
-    """Time ``invoke()`` of a TFLite model on one thread with a batch of one image.
+    """Time ``invoke()`` of a TFLite model on one thread with a batch of one example.
 
-    ``sample`` is one input image without the batch axis (zeros if omitted). ``warmup``
-    untimed runs come first, then ``runs`` timed ones. Returns median_ms, p10_ms, p90_ms
-    and runs.
+    ``sample`` is one example without the batch axis (`examples(x_test, 0)`; zeros if omitted).
+    ``warmup`` untimed runs come first, then ``runs`` timed ones. Returns median_ms, p10_ms,
+    p90_ms and runs.
     """
-    interpreter = Interpreter(model_content=_model_bytes(model), num_threads=1)
-    inp = interpreter.get_input_details()[0]
-    shape = [1, *inp["shape"][1:]]
-    interpreter.resize_tensor_input(inp["index"], shape)
-    interpreter.allocate_tensors()
-    if sample is None:
-        image = np.zeros(shape, dtype=np.float32)
-    else:
-        image = np.asarray(sample, dtype=np.float32).reshape(shape)
-    interpreter.set_tensor(inp["index"], _to_input_dtype(image, inp))
+    interpreter = _prepared(model, sample)
     for _ in range(warmup):
         interpreter.invoke()
     times_ms = []
@@ -156,8 +194,8 @@ _OPERATORS = {
 }
 
 
-def _prepared(model: ModelSource | Interpreter, sample: np.ndarray | None) -> Interpreter:
-    """An interpreter of ``model`` on one thread, its input set to one image (zeros if omitted).
+def _prepared(model: ModelSource | Interpreter, sample: Inputs | None) -> Interpreter:
+    """An interpreter of ``model`` on one thread, its inputs set to one example (zeros if omitted).
 
     An ``Interpreter`` built by the caller (for example with XNNPACK turned off) is used as is.
     """
@@ -165,12 +203,15 @@ def _prepared(model: ModelSource | Interpreter, sample: np.ndarray | None) -> In
         interpreter = model
     else:
         interpreter = Interpreter(model_content=_model_bytes(model), num_threads=1)
-    inp = interpreter.get_input_details()[0]
-    shape = [1, *inp["shape"][1:]]
-    interpreter.resize_tensor_input(inp["index"], shape)
-    interpreter.allocate_tensors()
-    image = np.zeros(shape, np.float32) if sample is None else np.reshape(sample, shape)
-    interpreter.set_tensor(inp["index"], _to_input_dtype(np.asarray(image, np.float32), inp))
+    if sample is None:
+        sample = {
+            d["name"]: np.zeros(d["shape"][1:], np.float32) for d in interpreter.get_input_details()
+        }
+    if isinstance(sample, Mapping):
+        batch = {k: np.asarray(v)[np.newaxis] for k, v in sample.items()}
+    else:
+        batch = np.asarray(sample, np.float32)[np.newaxis]
+    _set_inputs(interpreter, batch, 1)
     return interpreter
 
 
@@ -271,7 +312,7 @@ def _settled(
 
 def compare_latency(
     models: dict[str, ModelSource | Interpreter],
-    sample: np.ndarray | None = None,
+    sample: Inputs | None = None,
     *,
     runs_per_round: int = 50,
     min_rounds: int = 10,
@@ -360,8 +401,12 @@ def peak():
 before = peak()
 interpreter = Interpreter(model_path=sys.argv[1], num_threads=1)
 interpreter.allocate_tensors()
-inp = interpreter.get_input_details()[0]
-interpreter.set_tensor(inp["index"], np.zeros(inp["shape"], dtype=inp["dtype"]))
+sample = np.load(sys.argv[2]) if len(sys.argv) > 2 else {}
+for inp in interpreter.get_input_details():
+    value = sample.get(str(inp["index"]))
+    if value is None:
+        value = np.zeros(inp["shape"], dtype=inp["dtype"])
+    interpreter.set_tensor(inp["index"], value)
 interpreter.invoke()
 print("PEAK_DELTA", peak() - before)
 """
@@ -369,30 +414,46 @@ print("PEAK_DELTA", peak() - before)
 _LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
 
 
-def tflite_runtime_memory(model: ModelSource) -> int:
+def tflite_runtime_memory(model: ModelSource, sample: Inputs | None = None) -> int:
     """Return the peak resident memory, in bytes, added by running a TFLite model once.
 
     A child Python process imports LiteRT, records ``ru_maxrss``, loads the model into a
-    fresh interpreter, allocates its tensors, runs one inference and records ``ru_maxrss``
-    again; the difference is returned. The model reaches the child through a temporary file.
+    fresh interpreter, allocates its tensors, runs one inference on ``sample`` (one example
+    without the batch axis; zeros if omitted) and records ``ru_maxrss`` again; the difference
+    is returned. The model and the example reach the child through temporary files.
 
     The child is started by a small intermediate Python process: on Linux a process
     inherits the peak RSS of the process it was spawned from, so a child spawned directly
     by a kernel holding TensorFlow would start with a peak far above anything LiteRT uses,
     and the difference would be zero.
     """
-    handle, path = tempfile.mkstemp(suffix=".tflite")
-    with os.fdopen(handle, "wb") as f:
-        f.write(_model_bytes(model))
+    data = _model_bytes(model)
+    folder = tempfile.mkdtemp(prefix="tflite_memory_")
+    path = os.path.join(folder, "model.tflite")
+    with open(path, "wb") as f:
+        f.write(data)
+    arguments = [path]
+    if sample is not None:
+        interpreter = _prepared(Interpreter(model_content=data, num_threads=1), sample)
+        inputs = {
+            str(d["index"]): interpreter.get_tensor(d["index"])
+            for d in interpreter.get_input_details()
+        }
+        arguments.append(os.path.join(folder, "sample.npz"))
+        np.savez(arguments[-1], **inputs)
     try:
         result = subprocess.run(
-            [sys.executable, "-c", _LAUNCHER, sys.executable, "-c", _MEMORY_PROGRAM, path],
+            [sys.executable, "-c", _LAUNCHER, sys.executable, "-c", _MEMORY_PROGRAM, *arguments],
             capture_output=True,
             text=True,
-            check=True,
         )
     finally:
-        os.remove(path)
+        for name in arguments:
+            os.remove(name)
+        os.rmdir(folder)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"running the model once in a fresh process failed: {last}")
     delta = next(
         int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("PEAK_DELTA")
     )
