@@ -65,6 +65,27 @@ def test_network_says_what_it_downloads(project, tmp_path):
     assert "the mnist dataset" in messages[3]
 
 
+def test_network_lets_the_seeded_hub_files_through_and_no_others(project, tmp_path):
+    """The files `tutorial-gen datasets` lays into the Hub cache are there offline; another file
+    of that repository, or another repository, is a download."""
+    messages = _messages(
+        project,
+        tmp_path,
+        "network",
+        code(
+            "from huggingface_hub import hf_hub_download\n"
+            'REPO = "sentence-transformers/all-MiniLM-L6-v2"\n'
+            'config = hf_hub_download(REPO, "config.json")\n'
+            'weights = hf_hub_download(REPO, filename="model.safetensors")\n'
+            'onnx = hf_hub_download(REPO, "onnx/model.onnx")\n'
+            'other = hf_hub_download("bert-base-uncased", "config.json")'
+        ),
+    )
+    assert len(messages) == 2
+    assert "all-MiniLM-L6-v2/onnx/model.onnx" in messages[0]
+    assert "bert-base-uncased/config.json" in messages[1]
+
+
 def test_setup_pins_on_a_foreign_notebook_speaks_of_its_own_install_cell(project, tmp_path):
     [finding] = of(
         lint_paths(

@@ -8,13 +8,16 @@ import re
 from collections.abc import Iterator
 
 from ...build.script import IPythonCommand
+from ...datasets import HUB_REPO, MINILM_FILES
 from ...model import Tag
 from ..document import Cell, Document, dotted
 from ..registry import Hit, rule
 from .setup import brought_by, installs
 
-# The one Keras dataset a run has offline: `tutorial-gen datasets` puts it into the Keras cache.
+# What a run has offline: `tutorial-gen datasets` puts the Keras dataset into the Keras cache and
+# the model's files into the Hugging Face Hub cache.
 OFFLINE_DATASETS = {"fashion_mnist"}
+OFFLINE_HUB_FILES = {(HUB_REPO, name) for name in MINILM_FILES}
 _URL = re.compile(r"(?:https?|ftp)://[^\s\"'<>]+")
 
 
@@ -51,6 +54,8 @@ def _download(doc: Document, cell: Cell, call: ast.Call) -> str | None:
     if last == "hf_hub_download":
         repo = _text(doc, cell, _argument(call, 0, "repo_id"))
         file = _text(doc, cell, _argument(call, 1, "filename"))
+        if (repo, file) in OFFLINE_HUB_FILES:
+            return None
         where = "/".join(p for p in (repo, file) if p)
         return f"{where or 'a file'} from the Hugging Face Hub"
     if last in {"urlopen", "urlretrieve"} or name in {"requests.get", "requests.post"}:
@@ -69,8 +74,8 @@ def _shell_download(command: IPythonCommand) -> str | None:
 @rule(
     "network",
     "the notebook downloads something as it runs: offline and in sandboxed CI it fails",
-    "use data the run has offline (keras.datasets.fashion_mnist, which `tutorial-gen datasets` "
-    f"provides), or tag the cell '{Tag.SKIP_EXECUTION}' if it is for readers only",
+    "use data the run has offline (keras.datasets.fashion_mnist, or the files of "
+    f"{HUB_REPO} through hf_hub_download, which `tutorial-gen datasets` provides), or tag the cell '{Tag.SKIP_EXECUTION}' if it is for readers only",
 )
 def _network(doc: Document) -> Iterator[Hit]:
     for cell in doc.code:
