@@ -245,3 +245,18 @@ def test_check_technique_prints_the_stale_notebook(repo, project, tiny, monkeypa
     assert main(["check-technique", "notebooks/tiny"]) == 1
     out = capsys.readouterr().out
     assert "  ✗ full results current with the sources: stale: tiny: changed since" in out
+
+
+TASKS = "results on more than one task"
+
+
+def test_two_results_tables_with_measured_rows_are_two_tasks(project, tiny):
+    record_full(tiny, project)
+    assert checklist(tiny, project)[TASKS] == (True, "2 tasks: Numbers; Sweep")
+
+
+def test_a_results_table_without_measured_rows_is_no_task(project, tiny):
+    record_full(tiny, project, sweep={"results_rows": []})
+    ok, reason = checklist(tiny, project)[TASKS]
+    assert not ok
+    assert reason.startswith("measured rows for 1 task(s) (Numbers); add a results table")

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..model import (
     ClaimOutcome,
@@ -198,6 +199,31 @@ def _three_models(evidence: Evidence) -> Outcome:
             "a results notebook must measure at least three architectures"
         )
     return True, f"{len(models)} models: {', '.join(models)}"
+
+
+def _measured(evidence: Evidence, table: Mapping[str, Any]) -> bool:
+    """Whether a `[[overview.results]]` table has a measured row: a row of its list metric, or
+    a row built from the scalar metrics of a notebook that ran."""
+    for source in table.get("rows", []):
+        entry = evidence.results.entry(str(source.get("notebook")))
+        if entry is None or not entry.ok:
+            continue
+        if not source.get("rows") or entry.rows(str(source["rows"])):
+            return True
+    return False
+
+
+@check("tasks", "results on more than one task")
+def _tasks(evidence: Evidence) -> Outcome:
+    tables = evidence.technique.overview.get("results", [])
+    measured = [str(t.get("title")) for t in tables if _measured(evidence, t)]
+    if len(measured) < 2:
+        return False, (
+            f"measured rows for {len(measured)} task(s) ({'; '.join(measured) or 'none'}); "
+            "add a results table (`[[overview.results]]`) and notebook for a second task, "
+            "such as text classification, and run the full profile"
+        )
+    return True, f"{len(measured)} tasks: {'; '.join(measured)}"
 
 
 @check("with-ptq", "results combined with post-training quantization")
