@@ -109,3 +109,54 @@ def test_the_rotten_tomatoes_loader_keeps_the_reviews_and_leaves_out_the_plots(t
     assert text["REVIEW_CLASSES"] == ["rotten", "fresh"]
     assert isinstance(texts, np.ndarray) and texts.dtype.kind == "U"
     assert max(len(t.split()) for t in texts) == 53  # snippets; the plot texts run to hundreds
+
+
+def test_a_shorter_encoder_gets_the_first_layers_of_the_checkpoint(text):
+    short, _ = text["pretrained_minilm"](sequence_length=16, layers=1)
+    assert sum(layer.name.endswith("_query") for layer in short.layers) == 1
+    for name in ("word_embeddings", "layer_0_query", "layer_0_output_norm"):
+        for mine, theirs in zip(
+            short.get_layer(name).get_weights(),
+            text["model"].get_layer(name).get_weights(),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(mine, theirs)
+
+
+def test_the_review_splits_hold_out_the_same_test_reviews_for_every_seed(text):
+    (x1, y1), (t1, ty1) = text["review_splits"](text["tokenizer"], 100, 50, seed=1)
+    (x2, _), (t2, ty2) = text["review_splits"](text["tokenizer"], 100, 50, seed=2)
+    np.testing.assert_array_equal(t1["input_ids"], t2["input_ids"])
+    np.testing.assert_array_equal(ty1, ty2)
+    assert not np.array_equal(x1["input_ids"], x2["input_ids"])
+    train = {tuple(row) for row in x1["input_ids"]}
+    assert not train & {tuple(row) for row in t1["input_ids"]}
+    assert len(y1) == 100 and set(np.unique(y1)) <= {0, 1}
+
+
+def test_the_encoder_layers_rebuild_from_their_config(text):
+    """The encoder's weightless steps are layer classes, which Keras (and TFMOT, which clones a
+    model that way) rebuilds from their config; a `Lambda` refuses to be rebuilt in safe mode."""
+    import tf_keras as keras
+
+    config = keras.layers.serialize(text["model"].get_layer("layer_0_scores"))
+    rebuilt = keras.layers.deserialize(config)
+    assert type(rebuilt).__name__ == "AttentionScores" and rebuilt.scale == pytest.approx(
+        32**-0.5
+    )  # 1 / sqrt(head size)
+
+
+def test_wrap_layers_wraps_the_named_layers_of_a_copy_with_its_own_weights(text):
+    model = text["model"]
+    seen = []
+
+    def wrap(layer):
+        seen.append(layer.name)
+        return layer
+
+    copy = text["wrap_layers"](model, ["layer_0_query"], wrap)
+    assert seen == ["layer_0_query"]
+    kernel = copy.get_layer("layer_0_query").kernel
+    np.testing.assert_array_equal(kernel.numpy(), model.get_layer("layer_0_query").kernel.numpy())
+    kernel.assign(np.zeros(kernel.shape))
+    assert model.get_layer("layer_0_query").kernel.numpy().any()  # the model's own is untouched
