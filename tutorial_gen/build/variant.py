@@ -55,7 +55,7 @@ def for_stack(built: BuiltNotebook, stack: Stack | None, stacks: Iterable[Stack]
         if cell.cell_type != "code":
             continue
         if Tag.SETUP in tags:
-            cell.source = setup_source(requirements, stacks)
+            cell.source = setup_source(requirements, stacks, built.data_packages)
         else:
             cell.source = without_legacy_keras(cell.source)
     return dataclasses.replace(built, notebook=notebook, requirements=requirements)
