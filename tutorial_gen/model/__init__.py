@@ -18,8 +18,10 @@ from .project import (
 )
 from .request import RunRequest
 from .results import (
+    FILE_ROW_KEYS,
     NUMERIC_ROW_KEYS,
     ROW_KEYS,
+    ROW_METRICS,
     SCHEMA,
     CellTiming,
     ClaimOutcome,
@@ -48,8 +50,10 @@ __all__ = [
     "CompatStatus",
     "StackRun",
     "DEFAULT_CELL_TIMEOUT",
+    "FILE_ROW_KEYS",
     "NUMERIC_ROW_KEYS",
     "ROW_KEYS",
+    "ROW_METRICS",
     "SCHEMA",
     "SEEDS_KEY",
     "SEED_PARAMETER",
