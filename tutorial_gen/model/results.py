@@ -33,6 +33,14 @@ def expect(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     return value
 
 
+def expect_schema(data: Mapping[str, Any], schema: int, kind: str, hint: str) -> None:
+    """Refuse a file of another schema than the one this version reads, saying what to do."""
+    if data.get("schema") != schema:
+        raise ResultsFormatError(
+            f"{kind} schema {data.get('schema')!r}, this version reads {schema}", hint
+        )
+
+
 @dataclass(frozen=True)
 class Environment:
     """Where and with what a set of numbers was measured."""
