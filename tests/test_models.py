@@ -27,6 +27,7 @@ from tutorial_gen.run.models import (
     staging_env,
     sync_models,
 )
+from tutorial_gen.run.report import models_line
 from tutorial_gen.run.suite import run_technique
 
 SNIPPET = Path(__file__).resolve().parents[1] / "notebooks" / "_snippets" / "convert.py"
@@ -264,3 +265,17 @@ def test_a_manifest_of_another_schema_is_refused_with_what_to_do():
     with pytest.raises(ResultsFormatError, match="models manifest schema 99") as caught:
         ModelManifest.from_json({"schema": 99})
     assert "tutorial-gen site" in caught.value.hint
+
+
+def test_the_run_says_where_the_models_are_and_how_many_are_kept(project, tiny, tmp_path):
+    build = tmp_path / "build"
+    _results(tiny, [_row("a.tflite", b"model a"), _row("b.tflite", b"model b"), _row(None)])
+    _put(models_folder(build, "tiny") / "sweep" / "a.tflite", b"model a")
+    manifest = sync_models(load_technique(tiny), project, build)
+    line = models_line(manifest, "build/models/tiny")
+    assert line == "build/models/tiny/ (1 of 2 rows' models kept, listed in manifest.json)"
+    _results(tiny, [_row(None), _row(None)])
+    unnamed = sync_models(load_technique(tiny), project, tmp_path / "other")
+    assert models_line(unnamed, "x").endswith(
+        "; 2 rows name no model file (measured before models were kept)"
+    )
