@@ -121,7 +121,7 @@ def test_run_names_each_executed_notebook_and_how_to_open_the_site(repo, capsys,
     assert lines[-2].startswith(hint), "the hint comes last but for the verdict line"
     assert main(["site", "--build-dir", str(build)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("build/site: 5 pages (2 executed notebooks)")
+    assert out[0].startswith("build/site: 6 pages (2 executed notebooks)")
     assert out[-1] == "open build/site/index.html"
     assert (repo / "build" / "site" / "tiny" / "tiny.html").is_file()
     assert main(["run", "notebooks/tiny", "--build-dir", str(build)]) == 0

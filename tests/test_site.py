@@ -4,6 +4,7 @@ readable copy of an executed notebook, and the staged pages (no browser: see tes
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import subprocess
 
@@ -20,8 +21,9 @@ from tutorial_gen.model import (
     RunStatus,
     Tag,
 )
+from tutorial_gen.run.models import models_folder
 from tutorial_gen.run.store import load_results
-from tutorial_gen.site.pages import claims_page, front_page, stage
+from tutorial_gen.site.pages import claims_page, front_page, models_page, stage
 from tutorial_gen.site.readable import markdown_as_text, readable_copy
 from tutorial_gen.site.sources import Run, Sources, executed_notebooks, gather, last_run, runs
 from tutorial_gen.site.summary import (
@@ -29,6 +31,7 @@ from tutorial_gen.site.summary import (
     claim_rows,
     environment_rows,
     metric_deltas,
+    model_rows,
     needing_attention,
     status_counts,
 )
@@ -244,6 +247,7 @@ def test_stage_writes_each_kind_of_page_and_escapes_the_navigation(project, tiny
         "index.md",
         "tiny/claims.md",
         "tiny/index.md",
+        "tiny/models.md",
         "tiny/overview_accuracy_vs_size_2.svg",
         "tiny/tiny.ipynb",
     ]
@@ -252,8 +256,62 @@ def test_stage_writes_each_kind_of_page_and_escapes_the_navigation(project, tiny
     assert [list(entry)[0] for entry in section[list(section)[0]]] == [
         "Overview",
         "Claims",
+        "Models",
         "A tiny tutorial",
     ]
+
+
+def _kept_rows(tiny, build):
+    """The sweep's full results naming a kept model, one this build lacks and one whose file
+    changed since; a <script> in a model's name and configuration."""
+    data = b"\x00tflite bytes"
+    rows = [
+        {"model": PLANTED, "config": f"start 2 {PLANTED}", "hyperparameter": 2, "accuracy": 0.7}
+        | {"size": 1000, "tflite_bytes": 4000, "tflite_file": "a b.tflite"}
+        | {"tflite_sha256": hashlib.sha256(data).hexdigest()},
+        {"model": "cube", "config": "start 3", "hyperparameter": 3, "tflite_file": "c.tflite"}
+        | {"tflite_sha256": "0" * 64},
+        {"model": "cube", "config": "start 4", "hyperparameter": 4, "tflite_file": "d.tflite"}
+        | {"tflite_sha256": "1" * 64},
+    ]
+    full = load_results(load_technique(tiny))
+    entry = dataclasses.replace(full.entry("sweep"), metrics={"results_rows": rows})
+    full = dataclasses.replace(full, notebooks={**full.notebooks, "sweep": entry})
+    _write(tiny / "results" / "full.json", full)
+    kept = models_folder(build, "tiny") / "sweep"
+    kept.mkdir(parents=True)
+    (kept / "a b.tflite").write_bytes(data)
+    (kept / "d.tflite").write_bytes(b"since changed")
+    return data
+
+
+def test_the_models_page_offers_a_download_only_where_the_rows_file_is_here(
+    project, tiny, tmp_path
+):
+    build = tmp_path / "build"
+    _kept_rows(tiny, build)
+    source = gather(load_technique(tiny), project, build)
+    rows = model_rows(source.models)
+    assert [r.href for r in rows] == ["models/sweep/a%20b.tflite", None, None]
+    assert (rows[0].accuracy, rows[0].size, rows[0].raw) == ("70.00%", "1.0 KB", "4.0 KB")
+    page = models_page(source, project, build)
+    assert "<script>" not in page and "&lt;script>window.planted = 1&lt;/script>" in page
+    assert page.count("[download](") == 1
+    run = "`tutorial-gen run --profile full --force notebooks/tiny/sweep.py`"
+    assert f"`c.tflite`: not kept in this build: run {run}" in page
+    assert "`d.tflite`: the file kept here is not the one this row measured" in page
+    assert "/build/models/tiny/manifest.json`" in page
+
+
+def test_stage_copies_the_offered_models_where_the_page_links(project, tiny, tmp_path):
+    build = tmp_path / "build"
+    data = _kept_rows(tiny, build)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    stage([gather(load_technique(tiny), project, build)], project, build, docs)
+    copied = sorted(p.relative_to(docs).as_posix() for p in (docs / "tiny" / "models").rglob("*"))
+    assert copied == ["tiny/models/sweep", "tiny/models/sweep/a b.tflite"]
+    assert (docs / "tiny" / "models" / "sweep" / "a b.tflite").read_bytes() == data
 
 
 def test_a_technique_without_full_results_gets_a_page_saying_so(project, tiny, tmp_path):
@@ -263,6 +321,7 @@ def test_a_technique_without_full_results_gets_a_page_saying_so(project, tiny, t
     stage([gather(load_technique(tiny), project, tmp_path)], project, tmp_path, docs)
     assert "No full-profile results yet" in (docs / "tiny" / "index.md").read_text()
     assert "No results yet" in (docs / "tiny" / "claims.md").read_text()
+    assert "No full-profile results rows yet" in (docs / "tiny" / "models.md").read_text()
 
 
 def test_a_link_to_a_missing_page_stops_the_build_with_one_error(tmp_path):

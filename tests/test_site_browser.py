@@ -3,13 +3,14 @@ Playwright, on the site of the fixture technique after a smoke run.
 
 Every page reachable from the front page is opened from disk; the test fails on a console error,
 a request that leaves the disk, an image that does not load, or an internal link (or anchor) that
-leads nowhere, and checks that a `<script>` planted in technique.toml, a notebook and
-compat.json shows as text and never runs. With TUTORIAL_GEN_SCREENSHOT=PATH it saves the front
+leads nowhere, checks that a `<script>` planted in technique.toml, a notebook, compat.json and a
+results row shows as text and never runs, and downloads a kept model from its row. With TUTORIAL_GEN_SCREENSHOT=PATH it saves the front
 page there (`make screenshot` writes the README's docs/site-front.png).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,7 +34,30 @@ sync_api = pytest.importorskip(
 )
 
 PLANTED = "<script>window.planted = 1</script>"
-KINDS = ["index.html", "tiny/index.html", "tiny/claims.html", "tiny/compat.html", "tiny/tiny.html"]
+KINDS = [
+    "index.html",
+    "tiny/index.html",
+    "tiny/claims.html",
+    "tiny/compat.html",
+    "tiny/models.html",
+    "tiny/tiny.html",
+]
+MODEL = b"\x1c\x00\x00\x00TFL3\x00\x00\x12\x00"  # the model the first sweep row measured (binary)
+
+
+def _keep_a_model(root: Path) -> None:
+    """The sweep's first row names a model this build keeps (with a <script> in its
+    configuration), its second one a model it does not."""
+    path = root / "notebooks" / "tiny" / "results" / "full.json"
+    results = json.loads(path.read_text(encoding="utf-8"))
+    first, second = results["notebooks"]["sweep"]["metrics"]["results_rows"][:2]
+    first.update(tflite_file="square 2.tflite", tflite_sha256=hashlib.sha256(MODEL).hexdigest())
+    first["config"] += f" {PLANTED}"
+    second.update(tflite_file="square_3.tflite", tflite_sha256="0" * 64)
+    path.write_text(json.dumps(results), encoding="utf-8")
+    kept = root / "build" / "models" / "tiny" / "sweep"
+    kept.mkdir(parents=True)
+    (kept / "square 2.tflite").write_bytes(MODEL)
 
 
 def _plant(root: Path) -> None:
@@ -72,6 +96,7 @@ def site(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browser") / "repo"
     shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("build", "*.ipynb"))
     _plant(root)
+    _keep_a_model(root)
     assert main(["-C", str(root), "run", str(root / "notebooks" / "tiny"), "-p", "start=1"]) == 1
     assert main(["-C", str(root), "site"]) == 0
     return root / "build" / "site"
@@ -168,6 +193,14 @@ def test_every_page_loads_from_disk_without_errors_network_or_planted_scripts(si
             notebook = text["tiny/tiny.html"]
             assert f"start at 4. {PLANTED}" in notebook and "growth 1.0" in notebook
             assert "_tutorial_gen_harvest" not in notebook, "the harvest cell is hidden"
+            models = text["tiny/models.html"]
+            assert f"start 2 {PLANTED}" in models and "square_3.tflite" in models
+            assert "not kept in this build: run tutorial-gen run --profile full --force" in models
+            page = visits["tiny/models.html"].page
+            assert len(page.query_selector_all("a[href$='.tflite']")) == 1  # only where it is here
+            with page.expect_download() as download:
+                page.click("a[href$='.tflite']")
+            assert Path(download.value.path()).read_bytes() == MODEL
             failing, open_ = text["index.html"].split("Inconclusive or unverified claims")
             assert "grows" in failing.split("Failing claims")[1] and "phone" in open_
             overview_images = visits["tiny/index.html"].page.query_selector_all("img")

@@ -11,6 +11,7 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
 
+import hashlib  # noqa: E402
 import pathlib  # noqa: E402
 import re  # noqa: E402
 import tempfile  # noqa: E402
@@ -30,7 +31,8 @@ FASHION_MNIST_FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 
-# The keys `measure_tflite` returns: the deployment metrics of one configuration.
+# The keys `measure_tflite` returns: the deployment metrics of one configuration, and which
+# file it measured.
 DEPLOYMENT_KEYS = {
     "tflite_bytes",
     "size",
@@ -39,6 +41,8 @@ DEPLOYMENT_KEYS = {
     "latency_p10_ms",
     "latency_p90_ms",
     "memory_bytes",
+    "tflite_file",
+    "tflite_sha256",
 }
 FEATURES = 16
 
@@ -170,6 +174,7 @@ def test_measure_tflite_reports_every_deployment_metric(
     scratch.mkdir()
     monkeypatch.chdir(scratch)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.delenv(snippets["MODELS_ENV"], raising=False)  # as in Colab
 
     measured = snippets["measure_tflite"](
         converted["int8"], x, y, str(folder), "int8.tflite", latency_runs=20
@@ -187,6 +192,36 @@ def test_measure_tflite_reports_every_deployment_metric(
     assert measured["accuracy"] == snippets["tflite_accuracy"](converted["int8"], x, y)
     assert 0 < measured["latency_p10_ms"] <= measured["latency_ms"] <= measured["latency_p90_ms"]
     assert isinstance(measured["memory_bytes"], int) and measured["memory_bytes"] > 0
+    assert measured["tflite_file"] == "int8.tflite"
+    assert measured["tflite_sha256"] == hashlib.sha256(converted["int8"]).hexdigest()
+
+
+@pytest.mark.tensorflow
+def test_measure_tflite_also_keeps_the_model_where_the_runner_says(
+    snippets, converted, data, tmp_path, monkeypatch
+):
+    x, y = data
+    kept = tmp_path / "kept" / "models"  # made when the first model is kept
+    monkeypatch.setenv(snippets["MODELS_ENV"], str(kept))
+    measured = snippets["measure_tflite"](
+        converted["float"], x, y, str(tmp_path), "float.tflite", latency_runs=5, memory=False
+    )
+    assert os.listdir(kept) == ["float.tflite"]  # whole, and no temporary file left
+    assert (kept / "float.tflite").read_bytes() == converted["float"]
+    assert measured["tflite_sha256"] == hashlib.sha256(converted["float"]).hexdigest()
+
+
+@pytest.mark.tensorflow
+def test_a_model_that_cannot_be_kept_leaves_no_partial_file(snippets, tmp_path, monkeypatch):
+    monkeypatch.setenv(snippets["MODELS_ENV"], str(tmp_path))
+
+    def refuse(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="No space left"):
+        snippets["keep_model"](b"model bytes", "full.tflite")
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.tensorflow

@@ -55,6 +55,10 @@ def test_the_site_is_built_from_the_merged_results_and_uploaded():
     )
     names = [s.get("name") for s in steps]
     built = names.index("Build the site")
+    models = steps[names.index("Keep the trained models")]
+    assert models["uses"].startswith("actions/upload-artifact")
+    assert models["with"]["path"] == f"{merged}/models", "where the site keeps the manifests"
+    assert names.index("Keep the trained models") > built
     assert names.index("Merge the shards and check every claim") < built
     assert all(s.get("if") == "always()" for s in steps[built - 1 :]), "a failing merge still shows"
 

@@ -3,7 +3,9 @@
 Needs the `measure` snippet (sizes, LiteRT accuracy, latency, memory) included before it.
 """
 
+import hashlib
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -57,6 +59,29 @@ def save_bytes(data: bytes, folder: str, name: str) -> str:
     return path
 
 
+# When tutorial-gen runs a results notebook in the full profile it names a folder here, so that the
+# model each results row measured is kept beside the numbers (build/models/). Elsewhere (Colab) it
+# is unset, and nothing more is written.
+MODELS_ENV = "TUTORIAL_GEN_MODELS"
+
+
+def keep_model(data: bytes, name: str) -> None:
+    """Also write `data` as `name` into the folder `MODELS_ENV` names, if it names one: whole or
+    not at all (a temporary file, then renamed), so a stopped run leaves no half-written model."""
+    folder = os.environ.get(MODELS_ENV)
+    if not folder:
+        return
+    os.makedirs(folder, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(partial, os.path.join(folder, name))
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
 def measure_tflite(
     tflite_model: bytes,
     x_test,
@@ -66,8 +91,10 @@ def measure_tflite(
     latency_runs: int = 200,
     memory: bool = True,
 ) -> dict:
-    """Every deployment metric of one `.tflite` model, under the definitions of docs/authoring.md."""
+    """Every deployment metric of one `.tflite` model, under the definitions of docs/authoring.md,
+    with the file's name and the sha256 of its bytes (which model a results row measured)."""
     path = save_bytes(tflite_model, folder, name)
+    keep_model(tflite_model, name)
     latency = tflite_latency(tflite_model, examples(x_test, 0), runs=latency_runs)
     return {
         "tflite_bytes": file_size(path),
@@ -79,6 +106,8 @@ def measure_tflite(
         "memory_bytes": (
             tflite_runtime_memory(tflite_model, examples(x_test, 0)) if memory else None
         ),
+        "tflite_file": name,
+        "tflite_sha256": hashlib.sha256(tflite_model).hexdigest(),
     }
 
 

@@ -7,7 +7,7 @@ it, fills in its default, and the reference lists it once regenerated.
 
 from __future__ import annotations
 
-from ..model import DEFAULT_CELL_TIMEOUT, ROW_KEYS, SEEDS_KEY, TUTORIAL_SEEDS, Profile, Role
+from ..model import DEFAULT_CELL_TIMEOUT, ROW_METRICS, SEEDS_KEY, TUTORIAL_SEEDS, Profile, Role
 from ..verify.expressions import COMPARATORS
 from .schema import Key, Table
 
@@ -240,7 +240,7 @@ RESULTS_ROW = Table(
         Key("model", "text", "For a row built from scalar metrics: its model column, as written."),
         *(
             Key(k, "text", f"For a row built from scalar metrics: the metric giving its `{k}`.")
-            for k in ROW_KEYS
+            for k in ROW_METRICS
             if k != "model"
         ),
     ),

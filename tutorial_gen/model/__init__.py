@@ -4,6 +4,7 @@ This package imports nothing else of tutorial_gen; every stage may import it.
 """
 
 from .compat import COMPAT_SCHEMA, CompatCell, CompatFile, CompatStatus, StackRun
+from .manifest import MANIFEST_NAME, MANIFEST_SCHEMA, KeptModel, ModelManifest, UnnamedRows
 from .project import (
     DEFAULT_CELL_TIMEOUT,
     SEED_PARAMETER,
@@ -18,8 +19,10 @@ from .project import (
 )
 from .request import RunRequest
 from .results import (
+    FILE_ROW_KEYS,
     NUMERIC_ROW_KEYS,
     ROW_KEYS,
+    ROW_METRICS,
     SCHEMA,
     CellTiming,
     ClaimOutcome,
@@ -48,8 +51,15 @@ __all__ = [
     "CompatStatus",
     "StackRun",
     "DEFAULT_CELL_TIMEOUT",
+    "MANIFEST_NAME",
+    "MANIFEST_SCHEMA",
+    "KeptModel",
+    "ModelManifest",
+    "UnnamedRows",
+    "FILE_ROW_KEYS",
     "NUMERIC_ROW_KEYS",
     "ROW_KEYS",
+    "ROW_METRICS",
     "SCHEMA",
     "SEEDS_KEY",
     "SEED_PARAMETER",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .results import Environment, ResultsFormatError, expect
+from .results import Environment, ResultsFormatError, expect, expect_schema
 
 COMPAT_SCHEMA = 1
 
@@ -138,12 +138,12 @@ class CompatFile:
     @classmethod
     def from_json(cls, data: Any) -> CompatFile:
         data = expect(data, dict, "the compatibility file")
-        if data.get("schema") != COMPAT_SCHEMA:
-            raise ResultsFormatError(
-                f"compatibility file schema {data.get('schema')!r}, this version reads "
-                f"{COMPAT_SCHEMA}",
-                "rerun `tutorial-gen compat` to write it again",
-            )
+        expect_schema(
+            data,
+            COMPAT_SCHEMA,
+            "compatibility file",
+            "rerun `tutorial-gen compat` to write it again",
+        )
         stacks = expect(data.get("stacks", {}), dict, "stacks")
         # JSON objects are written with sorted keys: `order` keeps the declared order of stacks
         order = [n for n in expect(data.get("order", []), list, "order") if n in stacks]

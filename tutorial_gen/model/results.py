@@ -33,6 +33,14 @@ def expect(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     return value
 
 
+def expect_schema(data: Mapping[str, Any], schema: int, kind: str, hint: str) -> None:
+    """Refuse a file of another schema than the one this version reads, saying what to do."""
+    if data.get("schema") != schema:
+        raise ResultsFormatError(
+            f"{kind} schema {data.get('schema')!r}, this version reads {schema}", hint
+        )
+
+
 @dataclass(frozen=True)
 class Environment:
     """Where and with what a set of numbers was measured."""
@@ -237,10 +245,16 @@ ROW_KEYS = (
     "latency_p10_ms",
     "latency_p90_ms",
     "memory_bytes",
+    "tflite_file",
+    "tflite_sha256",
 )
+# The keys that name the model a row measured (text): its file, and the sha256 of its bytes.
+FILE_ROW_KEYS = ("tflite_file", "tflite_sha256")
+# The keys of a row that scalar metrics may give (`[[overview.results]]` rows): not the file's.
+ROW_METRICS = tuple(k for k in ROW_KEYS if k not in FILE_ROW_KEYS)
 
 
-NUMERIC_ROW_KEYS = frozenset(ROW_KEYS) - {"model", "config", "hyperparameter"}
+NUMERIC_ROW_KEYS = frozenset(ROW_KEYS) - {"model", "config", "hyperparameter", *FILE_ROW_KEYS}
 
 
 @dataclass(frozen=True)
@@ -259,6 +273,8 @@ class ResultRow:
     latency_p10_ms: float | None = None
     latency_p90_ms: float | None = None
     memory_bytes: float | None = None
+    tflite_file: str | None = None  # the name the measured .tflite was written as
+    tflite_sha256: str | None = None  # of its bytes
     extra: dict[str, Any] = field(default_factory=dict)  # keys a notebook adds of its own
 
     @property
@@ -269,8 +285,9 @@ class ResultRow:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResultRow:
         known = {k: data[k] for k in ROW_KEYS if k in data}
-        if known.get("model") is not None:
-            known["model"] = str(known["model"])
+        for key in ("model", *FILE_ROW_KEYS):
+            if known.get(key) is not None:
+                known[key] = str(known[key])
         return cls(**known, extra={k: v for k, v in data.items() if k not in ROW_KEYS})
 
 

@@ -48,6 +48,7 @@ from .failure import (
 )
 from .harvest import cell_durations, harvested, metrics_problem, run_copy
 from .kernel import KernelLaunch, ensure_kernel, tail, thread_limits
+from .models import keep_staged, staging_env
 from .preflight import parameter_defaults, preflight
 from .progress import ProgressEvent, ProgressHook
 from .seeds import combined_metrics, decided_claims, seeds_for
@@ -116,7 +117,7 @@ def launch_kernel(
     name), by default this environment's; `under`, the environment its run's overlay lies over
     (a stack's), where `kernel` is not an environment of its own."""
     folder = work_folder(technique, notebook, profile, build_dir)
-    env = {**thread_limits(threads), **(environ or {})}
+    env = {**thread_limits(threads), **staging_env(notebook, profile, folder), **(environ or {})}
     isolate = kernel is None or under is not None  # a clean environment's kernel is its own
     return KernelLaunch(kernel or ensure_kernel(), folder, env, isolate, under)
 
@@ -185,9 +186,8 @@ def run_notebook(
     build_dir = (request.build_dir or project.build_path).resolve()
     try:
         if built is None:
-            built = build_for_run(
-                technique, notebook, project, request.stack
-            )  # first: it names a syntax error
+            # first: it names a syntax error
+            built = build_for_run(technique, notebook, project, request.stack)
             preflight(technique, notebook, request.profile)
         runs: dict[int, NotebookRun] = {}
         for seed in seeds_for(technique, notebook, request):
@@ -308,6 +308,7 @@ class _Execution:
         if self.partial.is_file():
             os.replace(self.partial, self.executed)
         if status == RunStatus.OK:  # a failed run keeps its folder (input, kernel log)
+            keep_staged(self.launch.folder, self.executed)  # the models it kept, if any
             shutil.rmtree(self.launch.folder, ignore_errors=True)
         self._emit(ProgressKind.DONE)
         return NotebookRun(

@@ -11,7 +11,9 @@ from ..model import (
     CacheState,
     ClaimOutcome,
     Environment,
+    ModelManifest,
     NotebookEntry,
+    Profile,
     Project,
     ResultsFile,
     RunRequest,
@@ -20,6 +22,7 @@ from ..model import (
 )
 from ..verify.claims import check_all
 from .execute import NotebookRun
+from .models import models_folder, sync_models
 from .plan import Job
 from .stamp import environment_stamp
 from .store import record, request_results_path, results_under
@@ -45,6 +48,8 @@ class TechniqueReport:
     results_path: Path
     problem: str | None = None  # why the results could not be written, and where they are
     reused: dict[str, Reused] = field(default_factory=dict)  # {stem: provenance} of cache hits
+    models: ModelManifest | None = None  # the models the full-profile results measured, kept
+    models_path: Path | None = None  # the folder they are kept in
 
     @property
     def ok(self) -> bool:
@@ -82,6 +87,7 @@ class Recorder:
             return None
         runs = [self.runs[j.label] for j in mine]
         outcomes = self.record(technique, {run.stem: run.entry(self.project) for run in runs})
+        models = self._models(technique)
         return TechniqueReport(
             technique,
             self.request.profile,
@@ -90,7 +96,24 @@ class Recorder:
             request_results_path(technique, self.request, self.build_dir),
             self.problems.get(technique.slug),
             {j.notebook.stem: self.reused[j.label] for j in mine if j.label in self.reused},
+            models,
+            models_folder(self.build_dir, technique.slug) if models else None,
         )
+
+    def _models(self, technique: Technique) -> ModelManifest | None:
+        """Keep the models of the full-profile rows just recorded (not of a run on another
+        stack, whose numbers are not those results', nor where they could not be written)."""
+        request = self.request
+        if request.profile != Profile.FULL or request.stack or technique.slug in self.problems:
+            return None
+        try:
+            return sync_models(technique, self.project, self.build_dir)
+        except OSError as error:
+            folder = self.project.relpath(models_folder(self.build_dir, technique.slug))
+            self.problems[technique.slug] = (
+                f"could not keep the models in {folder}: {error.strerror} (errno {error.errno})"
+            )
+            return None
 
     def record(self, technique: Technique, entries: dict[str, NotebookEntry]) -> list[ClaimOutcome]:
         """Record entries; where the results file cannot be written, keep them in the build

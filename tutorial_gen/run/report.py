@@ -8,7 +8,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from ..model import CacheState, ClaimOutcome, ClaimStatus, ProgressKind, Project
+from ..model import (
+    MANIFEST_NAME,
+    CacheState,
+    ClaimOutcome,
+    ClaimStatus,
+    ModelManifest,
+    ProgressKind,
+    Project,
+)
 from .execute import NotebookRun
 from .progress import ProgressEvent
 from .recorder import TechniqueReport
@@ -180,6 +188,8 @@ def print_reports(
         print(f"\n{report.technique.slug} [{report.profile}]")
         print(claims_table(report.claims))
         print(f"results: {project.relpath(report.results_path)}")
+        if report.models is not None and report.models_path is not None:
+            print(f"models: {models_line(report.models, project.relpath(report.models_path))}")
         for run in report.runs:
             if run.executed.is_file():
                 print(f"executed: {project.relpath(run.executed)}")
@@ -196,6 +206,16 @@ def print_reports(
     print(site_hint(project, build_dir))
     print(verdict_line(reports))
     return failed
+
+
+def models_line(manifest: ModelManifest, folder: str) -> str:
+    """Where the models of the full-profile rows are kept, and how many of them."""
+    offered, named = len(manifest.offered), len(manifest.models)
+    unnamed = sum(u.rows for u in manifest.unnamed)
+    line = f"{folder}/ ({offered} of {named} rows' models kept, listed in {MANIFEST_NAME})"
+    if unnamed:
+        line += f"; {unnamed} rows name no model file (measured before models were kept)"
+    return line
 
 
 def site_hint(project: Project, build_dir: Path | None = None) -> str:

@@ -2,10 +2,11 @@
 
 Per technique: the overview page with its plots, every notebook as the last run executed it
 (outputs included, the cells the run added hidden), the claims with published beside measured
-and the environment stamp, and the compatibility matrix where it was measured; a front page
-says which claims fail or are left open, and what changed since the committed results. Pages
-are staged as Markdown in `<output>-src/` (the build folder's own files are only read), then
-built into `<output>/`, which opens from disk without a server or the network.
+and the environment stamp, the compatibility matrix where it was measured, and the trained
+model of each results row to download; a front page says which claims fail or are left open,
+and what changed since the committed results. Pages are staged as Markdown in `<output>-src/`
+(the build folder's own files are only read, but for the models manifest, brought up to date),
+then built into `<output>/`, which opens from disk without a server or the network.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ which escapes it (`publish.render.page_environment`); the executed notebooks are
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,19 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ..model import Project, ResultsFile
+from ..model import MANIFEST_NAME, Project, ResultsFile
 from ..publish.compat import compat_context
 from ..publish.render import code, escape, notebook_link, page_environment, render_files
+from ..run.models import models_folder
 from .readable import write_readable
 from .sources import Run, Sources
 from .summary import (
+    MODELS_FOLDER,
     change_text,
     claim_rows,
     environment_rows,
     metric_deltas,
+    model_rows,
     needing_attention,
     number,
     status_counts,
@@ -183,6 +187,37 @@ def compat_page(source: Sources, project: Project) -> str | None:
     )
 
 
+def models_page(source: Sources, project: Project, build_dir: Path) -> str | None:
+    """The trained model of each results row, to download beside its numbers (None for a
+    technique without results notebooks)."""
+    manifest = source.models
+    if manifest is None:
+        return None
+    environment = manifest.environment
+    return _render(
+        "models.md.j2",
+        name=source.technique.name,
+        slug=source.technique.slug,
+        results=manifest.results,
+        date=environment.date if environment else None,
+        manifest=project.relpath(models_folder(build_dir, manifest.technique) / MANIFEST_NAME),
+        rows=model_rows(manifest),
+        unnamed=manifest.unnamed,
+    )
+
+
+def copy_models(source: Sources, build_dir: Path, folder: Path) -> None:
+    """Copy the models the page offers into the technique's staged `folder`, where its links
+    lead (the site holds them, so they download from disk)."""
+    if source.models is None:
+        return
+    kept = models_folder(build_dir, source.models.technique)
+    for model in source.models.offered:
+        target = folder / MODELS_FOLDER / model.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept / model.path, target)
+
+
 def overview_files(source: Sources, project: Project) -> dict[str, str]:
     """The overview page and its plots, by file name, as `render` writes them from the
     full-profile results (`index.md` for the page)."""
@@ -214,6 +249,11 @@ def stage(sources: list[Sources], project: Project, build_dir: Path, docs: Path)
         if compat is not None:
             (folder / "compat.md").write_text(compat, encoding="utf-8")
             pages.append(NavEntry("Compatibility", f"{technique.slug}/compat.md"))
+        models = models_page(source, project, build_dir)
+        if models is not None:
+            copy_models(source, build_dir, folder)
+            (folder / "models.md").write_text(models, encoding="utf-8")
+            pages.append(NavEntry("Models", f"{technique.slug}/models.md"))
         for stem, executed in source.executed.items():
             notebook = technique.notebooks[stem]
             where = code(project.relpath(executed.path))

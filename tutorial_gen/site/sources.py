@@ -5,6 +5,8 @@ The last run is the results file whose newest notebook finished last, among the 
 (`build/<technique>/results/<profile>.json`) and the technique's own `results/full.json`; the
 committed results are `results/full.json` as HEAD holds it (the file itself outside a
 repository). Each notebook's page shows the executed copy of its newest run in the build folder.
+The models page shows the manifest of `build/models/<technique>/`, rebuilt from the full results
+and the files there (the one thing the site writes into the build folder).
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..model import CompatFile, Profile, Project, ResultsFile, ResultsFormatError, Technique
+from ..model import (
+    CompatFile,
+    ModelManifest,
+    Profile,
+    Project,
+    ResultsFile,
+    ResultsFormatError,
+    Technique,
+)
+from ..run.models import sync_models
 from ..run.provenance import committed_text
 from ..run.store import compat_path, read_compat, read_results, results_path
 
@@ -50,6 +61,7 @@ class Sources:
     full: ResultsFile | None  # results/full.json as it is: what the overview is rendered from
     compat: CompatFile | None
     executed: dict[str, Executed] = field(default_factory=dict)  # {stem: its newest copy}
+    models: ModelManifest | None = None  # the models of the full results' rows, as kept here
 
 
 def _committed(technique: Technique, project: Project) -> ResultsFile | None:
@@ -99,7 +111,7 @@ def executed_notebooks(
 
 
 def gather(technique: Technique, project: Project, build_dir: Path) -> Sources:
-    """The sources of one technique's pages."""
+    """The sources of one technique's pages (bringing its models manifest up to date first)."""
     found = runs(technique, build_dir)
     return Sources(
         technique=technique,
@@ -108,4 +120,5 @@ def gather(technique: Technique, project: Project, build_dir: Path) -> Sources:
         full=read_results(results_path(technique, Profile.FULL)),
         compat=read_compat(compat_path(technique)),
         executed=executed_notebooks(technique, build_dir, found),
+        models=sync_models(technique, project, build_dir),
     )

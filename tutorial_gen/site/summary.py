@@ -1,4 +1,5 @@
-"""What the site's pages say, as plain data: claim rows, what needs attention, metric deltas.
+"""What the site's pages say, as plain data: claim rows, what needs attention, metric deltas, the
+models to download.
 
 Pure functions of the typed results, so that each page's content is tested without a browser;
 `pages` prints them, escaped, through the sandboxed templates.
@@ -10,8 +11,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from ..model import ClaimStatus, Environment, ResultsFile
+from ..model import ClaimStatus, Environment, ModelManifest, ResultsFile
+from ..publish.formats import pct, size
 from ..run.verdict import measured_with_noise
 
 # The statuses the front page lists, and how it names them.
@@ -25,6 +28,7 @@ COUNTED = (
     ClaimStatus.NOT_IN_PROFILE,
     ClaimStatus.NOT_RUN,
 )
+MODELS_FOLDER = "models"  # beside a technique's models page: the files it offers
 
 
 @dataclass(frozen=True)
@@ -151,3 +155,44 @@ def environment_rows(environment: Environment | None) -> list[tuple[str, str]]:
         rows.append(("diff of the uncommitted changes (sha256)", environment.diff))
     rows += [(name, version) for name, version in sorted(environment.packages.items())]
     return [(what, "n/a" if value is None else str(value)) for what, value in rows]
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One results row's trained model as the models page shows it."""
+
+    notebook: str
+    model: str
+    config: str
+    accuracy: str
+    size: str  # zipped
+    raw: str
+    sha256: str
+    file: str
+    href: str | None  # the download, relative to the page; None where this build has no file
+    note: str  # why there is no download
+    run: str | None  # what to run for one
+
+
+def _number(value: Any, shown: Any) -> str:
+    return shown(value) if _scalar(value) is not None else "n/a"
+
+
+def model_rows(manifest: ModelManifest) -> list[ModelRow]:
+    """Every row of a manifest, with a download where its file is here and is the row's."""
+    return [
+        ModelRow(
+            notebook=m.notebook,
+            model="n/a" if m.model is None else str(m.model),
+            config="n/a" if m.config is None else str(m.config),
+            accuracy=_number(m.accuracy, pct),
+            size=_number(m.size, size),
+            raw=_number(m.tflite_bytes, size),
+            sha256=m.sha256 or "n/a",
+            file=m.file,
+            href=f"{MODELS_FOLDER}/{quote(m.path)}" if m.offered else None,
+            note=m.note or "",
+            run=m.run,
+        )
+        for m in manifest.models
+    ]
