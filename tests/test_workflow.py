@@ -105,3 +105,24 @@ def test_the_compat_workflow_has_one_job_per_declared_stack_and_its_commands_par
     )
     assert "notebooks/*/results/compat.json" in upload["with"]["path"].split()
     assert workflow["jobs"]["matrix"]["needs"] == "stack"
+
+
+FULL = ROOT / ".github" / "workflows" / "full.yml"
+
+
+def test_the_full_workflow_measures_everything_again_and_uploads_the_models_it_kept():
+    """Only a full run that executes (no cache hit) keeps models: the workflow forces it, and
+    uploads `build/models`, where the run keeps them, even when a claim fails."""
+    workflow = yaml.safe_load(FULL.read_text(encoding="utf-8"))
+    [job] = workflow["jobs"].values()
+    commands = [shlex.split(run) for run in _steps(job) if "tutorial-gen" in run]
+    parsed = [parser().parse_args(c[c.index(".venv/bin/tutorial-gen") + 1 :]) for c in commands]
+    [run] = [p for p in parsed if p.verb == "run"]
+    assert run.profile == "full" and run.force and run.build_dir is None
+    assert [p.verb for p in parsed] == ["run", "site"]
+    uploads = {
+        s["with"]["name"]: s for s in job["steps"] if s.get("uses", "").startswith("actions/upload")
+    }
+    assert uploads["models"]["with"]["path"] == "build/models"
+    assert uploads["site"]["with"]["path"] == "build/site"
+    assert all(step.get("if") == "always()" for step in uploads.values())
