@@ -80,17 +80,19 @@ def test_new_technique_builds_and_runs(empty_repo, monkeypatch, tmp_path, capsys
 
 
 # The checklist items a results notebook's rows decide.
-RESULTS_CHECKS = ("three-models", "with-ptq", "deployment")
+RESULTS_CHECKS = ("three-models", "tasks", "with-ptq", "deployment")
 
 
 def test_new_scaffolds_a_results_notebook(empty_repo, monkeypatch):
     monkeypatch.chdir(empty_repo)
     assert main(["new", "weight_sharing"]) == 0
     technique = load_technique(empty_repo / "notebooks" / "weight_sharing")
-    [results] = technique.with_role(Role.RESULTS)
-    assert "results_rows" in results.metrics
-    assert technique.overview["results"][0]["rows"] == [
-        {"notebook": results.stem, "rows": "results_rows"}
+    results, text = technique.with_role(Role.RESULTS)
+    assert (results.stem, text.stem) == ("weight_sharing_results", "weight_sharing_text_results")
+    assert "results_rows" in results.metrics and "results_rows" in text.metrics
+    assert [table["rows"] for table in technique.overview["results"]] == [
+        [{"notebook": results.stem, "rows": "results_rows"}],
+        [{"notebook": text.stem, "rows": "results_rows"}],
     ]
     evidence = Evidence(technique, ResultsFile(technique.slug, "full"), None)
     assert not CHECKS["three-models"].decide(evidence)[0]  # nothing measured yet
@@ -102,7 +104,8 @@ def test_new_results_notebook_runs_and_its_rows_pass_the_checklist(
 ):
     monkeypatch.chdir(empty_repo)
     assert main(["new", "weight_sharing"]) == 0
-    assert main(["build", "notebooks/weight_sharing/weight_sharing_results.py"]) == 0
+    stems = ["weight_sharing_results", "weight_sharing_text_results"]
+    assert main(["build", *(f"notebooks/weight_sharing/{stem}.py" for stem in stems)]) == 0
     technique = load_technique(empty_repo / "notebooks" / "weight_sharing")
     report = run_technique(
         technique,
@@ -111,12 +114,12 @@ def test_new_results_notebook_runs_and_its_rows_pass_the_checklist(
         RunRequest(
             profile="smoke", build_dir=tmp_path / "build", overrides={"measure_memory": True}
         ),
-        stems=["weight_sharing_results"],
+        stems=stems,
     )
-    assert [run.status for run in report.runs] == ["ok"], [str(r.error) for r in report.runs]
+    assert [run.status for run in report.runs] == ["ok", "ok"], [str(r.error) for r in report.runs]
     results = read_results(report.results_path)
-    rows = results.rows(["weight_sharing_results"])
-    assert rows
+    rows = results.rows(stems)
+    assert {row.model for row in rows} >= {"MLP", "MiniLM-L6 classifier"}
     for row in rows:  # every key measured, none the model does not know
         assert not [k for k in ROW_KEYS if k != "hyperparameter" and getattr(row, k) is None]
         assert not row.extra

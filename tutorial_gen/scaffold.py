@@ -45,6 +45,7 @@ def scaffold(slug: str, project: Project, name: str | None = None) -> list[Path]
         folder / f"{slug}_example.py": "example.py.j2",
         folder / f"{slug}_guide.py": "guide.py.j2",
         folder / f"{slug}_results.py": "results.py.j2",
+        folder / f"{slug}_text_results.py": "text_results.py.j2",
     }
     for path, template in files.items():
         text = env.from_string(templates.joinpath(template).read_text("utf-8")).render(
