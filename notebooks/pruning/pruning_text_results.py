@@ -215,6 +215,8 @@ if ptq_zipped_ratio is None:
 # configuration's zipped file is less than 2x smaller than the baseline's. Combined with dynamic
 # range quantization, which shrinks the embeddings too, the zipped file is more than 4x smaller.
 #
-# Accuracy is the price: the table shows what each sparsity cost against the fine-tuned baseline
-# after a single epoch of fine-tuning on 1,000 reviews. A longer fine-tuning recovers more; on
-# this encoder, measure before pruning further than the sweep goes.
+# Accuracy is the price, and on this encoder it is high: the table shows what each sparsity cost
+# against the fine-tuned baseline after a single epoch of fine-tuning on 1,000 reviews (the
+# overview's image table gives the same sparsities on the image models). How much a longer
+# fine-tuning on more reviews would win back is not measured here: measure each sparsity on your
+# own task before you choose one.
