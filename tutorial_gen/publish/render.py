@@ -318,7 +318,7 @@ def render_files(
     tables, sources = _results_tables(technique, results)
     plots: dict[str, str] = {}
     for index, (table, rows) in enumerate(zip(tables, sources, strict=True)):
-        svg = accuracy_vs_size_svg(rows, table["title"])
+        svg = accuracy_vs_size_svg(rows, table["title"], table["accuracy_metric"])
         table["plot"] = _plot_name(index) if svg else None
         if svg:
             plots[_plot_name(index)] = svg
