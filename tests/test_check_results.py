@@ -260,3 +260,19 @@ def test_a_results_table_without_measured_rows_is_no_task(project, tiny):
     ok, reason = checklist(tiny, project)[TASKS]
     assert not ok
     assert reason.startswith("measured rows for 1 task(s) (Numbers); add a results table")
+
+
+def test_two_tables_of_one_task_are_one_task(project, tiny):
+    edit(tiny / "technique.toml", 'title = "Sweep"', 'title = "Numbers: the sweep"')
+    record_full(tiny, project)
+    ok, reason = checklist(tiny, project)[TASKS]
+    assert not ok
+    assert reason.startswith("measured rows for 1 task(s) (Numbers); add a results table")
+
+
+def test_a_table_names_its_task_to_count_as_another(project, tiny):
+    edit(
+        tiny / "technique.toml", 'title = "Sweep"', 'title = "Numbers: the sweep"\ntask = "Sweeps"'
+    )
+    record_full(tiny, project)
+    assert checklist(tiny, project)[TASKS] == (True, "2 tasks: Numbers; Sweeps")

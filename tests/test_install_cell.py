@@ -114,6 +114,15 @@ def test_a_notebook_that_reads_a_no_deps_package_by_name_gets_it_in_its_install_
     assert data_packages_for(['print("scattertext")', 'distribution("numpy")'], REAL) == {}
 
 
+def test_a_pinned_package_read_by_name_is_installed_with_its_dependencies(tmp_path):
+    from tutorial_gen.build.requirements import data_packages_for, requirements_for
+
+    code = ['path = importlib.metadata.distribution("mtcnn").locate_file("w.lz4")']
+    assert requirements_for(code, REAL, tmp_path / "x.py") == {"mtcnn": REAL.pins["mtcnn"]}
+    assert data_packages_for(code, REAL) == {}  # not one of the --no-deps packages
+    assert requirements_for(['distribution("not-pinned")'], REAL, tmp_path / "x.py") == {}
+
+
 def test_each_supported_legacy_stack_is_offered_by_its_tensorflow():
     additions = stack_additions(NEEDS, REAL.stacks.values())
     legacy = [s for s in REAL.stacks.values() if s.supported and s.legacy_keras]

@@ -148,6 +148,24 @@ def test_sweep_rows_give_a_deployment_table_and_a_plot(project, tiny):
     assert _files(project, tiny) == files  # deterministic bytes
 
 
+def test_tables_of_one_task_come_under_one_heading(project, tiny):
+    toml = tiny / "technique.toml"
+    text = toml.read_text(encoding="utf-8")
+    text = text.replace('title = "Numbers"', 'title = "Numbers: squares"')
+    text = text.replace('title = "Sweep"', 'title = "Numbers: cubes"\naccuracy_metric = "mAP@0.5"')
+    toml.write_text(
+        text.replace(
+            'accuracy_metric = "mAP@0.5"\naccuracy_metric = "value"', 'accuracy_metric = "mAP@0.5"'
+        ),
+        encoding="utf-8",
+    )
+    files = _files(project, tiny)
+    page = files[tiny / "overview.md"]
+    assert "\n### Numbers\n\n#### Squares\n" in page
+    assert "\n#### Cubes\n" in page and page.count("\n### Numbers\n") == 1
+    assert "mAP@0.5 (%)" in files[tiny / "overview_accuracy_vs_size_2.svg"]  # the table's metric
+
+
 def test_plot_needs_two_points():
     assert accuracy_vs_size_svg([ResultRow(accuracy=0.9, size=10)], "one") is None
 

@@ -253,6 +253,13 @@ RESULTS_TABLE = Table(
     keys=(
         Key("title", "string", "Heading of the table, and title of its plot.", required=True),
         Key(
+            "task",
+            "string",
+            "The task the rows are measured on (`Object detection`): the tables of one task "
+            "come under one heading, and check-technique counts tasks. By default the title up "
+            "to its first colon or bracket.",
+        ),
+        Key(
             "description",
             "prose",
             "Prose under the heading: what is measured, and how.",

@@ -155,6 +155,12 @@ class Technique:
         """The notebooks of one role, in declaration order."""
         return [n for n in self.notebooks.values() if n.role == role]
 
+    def results_task(self, table: dict[str, Any]) -> str:
+        """The task an `[[overview.results]]` table measures: its `task`, else its title up to
+        a colon or a bracket ("Object detection: MTCNN" and "Text classification (Rotten
+        Tomatoes)" name the tasks "Object detection" and "Text classification")."""
+        return str(table.get("task") or re.split(r":| \(", str(table.get("title", "")))[0]).strip()
+
     def label(self, stem: str) -> str:
         """`technique/notebook`, how runs name a notebook."""
         return f"{self.slug}/{stem}"

@@ -215,8 +215,11 @@ def _measured(evidence: Evidence, table: Mapping[str, Any]) -> bool:
 
 @check("tasks", "results on more than one task")
 def _tasks(evidence: Evidence) -> Outcome:
-    tables = evidence.technique.overview.get("results", [])
-    measured = [str(t.get("title")) for t in tables if _measured(evidence, t)]
+    technique = evidence.technique
+    tables = technique.overview.get("results", [])
+    measured = list(
+        dict.fromkeys(technique.results_task(t) for t in tables if _measured(evidence, t))
+    )
     if len(measured) < 2:
         return False, (
             f"measured rows for {len(measured)} task(s) ({'; '.join(measured) or 'none'}); "
