@@ -173,4 +173,7 @@ final_map_drop = accuracy_drop(results_rows[-1])
 # %% [markdown]
 # Clustering with `preserve_sparsity=True` keeps the zeros of the pruned detector: the clustered
 # kernels are as sparse as the pruned ones. The three stages together make the zipped file more
-# than 8x smaller than the baseline's; what each stage costs in mAP@0.5 is in the table.
+# than 6x smaller than the baseline's, and the detector loses less than 5 points of mAP@0.5 over
+# the three. Most of the saving comes from clustering: 16 values per kernel zip far better than
+# the pruned kernel's remaining floats, and the epoch of fine-tuning that comes with it also wins
+# back part of what pruning cost, as the table shows stage by stage.

@@ -43,7 +43,7 @@ epochs = 5  # of training the baseline
 fine_tune_epochs = 2  # of each pruned copy
 batch_size = 64
 sparsities = [0.5, 0.8]
-int8_sparsity = 0.8
+int8_sparsity = 0.5
 with_int8 = True
 latency_runs = 200
 measure_memory = True
@@ -194,15 +194,23 @@ figure.axes[0].set_ylabel("LiteRT mAP@0.5 on the test scenes")
 plt.show()
 
 float_rows = [row for row in results_rows[1:] if not is_int8(row)]
-max_map_drop = max(accuracy_drop(row) for row in float_rows)
 max_zipped_ratio = max(zipped_ratio(row) for row in float_rows)
+drops = {row["hyperparameter"]: accuracy_drop(row) for row in float_rows}
+map_drop_50, map_drop_80 = drops.get(0.5), drops.get(0.8)
+zipped_ratio_50 = next((zipped_ratio(r) for r in float_rows if r["hyperparameter"] == 0.5), None)
+parameter_count = detector.count_params()
+for name in ("map_drop_50", "map_drop_80", "zipped_ratio_50"):
+    if globals()[name] is None:
+        globals()[f"{name}_unmeasured_reason"] = "this run's `sparsities` leaves it out"
 int8_rows = [row for row in results_rows if is_int8(row)]
 int8_zipped_ratio = zipped_ratio(int8_rows[0]) if int8_rows else None
 if int8_zipped_ratio is None:
     int8_zipped_ratio_unmeasured_reason = "this run sets `with_int8` off"
 
 # %% [markdown]
-# Every pruned detector reached its target sparsity. At 80% sparsity its zipped file is more
-# than 3x smaller than the baseline's, and with full integer quantization on top more than 10x
-# smaller. What the zeros cost in mAP after two epochs of fine-tuning is in the table and the
-# chart: the detector has few weights to spare, and the sparser it is, the more it loses.
+# Every pruned detector reached its target sparsity. At 50% sparsity the detector loses less
+# than 5 points of mAP@0.5, for a zipped file 1.6x smaller; with full integer quantization on
+# top, the 50% sparse model's zipped file is more than 4x smaller than the baseline's. At 80%
+# sparsity the zipped file is about 3x smaller, but the detector loses more than 20 points: after
+# two epochs of fine-tuning, a detector of 140 thousand weights has few to spare. A larger
+# detector, or longer fine-tuning at the higher sparsity, is where 80% becomes worth trying.
