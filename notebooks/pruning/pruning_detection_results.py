@@ -213,4 +213,5 @@ if int8_zipped_ratio is None:
 # top, the 50% sparse model's zipped file is more than 4x smaller than the baseline's. At 80%
 # sparsity the zipped file is about 3x smaller, but the detector loses more than 20 points: after
 # two epochs of fine-tuning, a detector of 140 thousand weights has few to spare. A larger
-# detector, or longer fine-tuning at the higher sparsity, is where 80% becomes worth trying.
+# detector, or longer fine-tuning at the higher sparsity, is where such sparsity becomes worth
+# trying.
