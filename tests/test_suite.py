@@ -248,3 +248,37 @@ def test_an_unknown_schema_says_what_to_do(project, tiny, tmp_path):
     with pytest.raises(ConfigError, match="schema 99.*reads schema 1") as caught:
         read_results(path)
     assert caught.value.hint and "version" in caught.value.hint
+
+
+def test_parallel_runs_start_the_longest_first(tiny, monkeypatch):
+    from concurrent.futures import Future
+
+    from tutorial_gen.run import suite
+
+    submitted: list[str] = []
+
+    class Pool:  # runs nothing: records the order jobs reach the workers
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, item, *args):
+            submitted.append(item.job.notebook.stem)
+            future: Future = Future()
+            future.set_result(item.job.notebook.stem)
+            return future
+
+    monkeypatch.setattr(suite, "ProcessPoolExecutor", Pool)
+    jobs = _jobs({"short": 5, "long": 300, "middle": 60, "also-long": 300}, tiny)
+    pending = [suite.Pending(job, "", {}, None) for job in jobs]
+    recorded: list[str] = []
+    suite._run_parallel(
+        pending, None, RunRequest(jobs=2), None, lambda job, run: recorded.append(run)
+    )
+    assert submitted == ["also-long", "long", "middle", "short"]
+    assert sorted(recorded) == sorted(submitted)

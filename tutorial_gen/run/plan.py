@@ -53,6 +53,11 @@ def plan(
     ]
 
 
+def longest_first(job: Job) -> tuple[float, str]:
+    """Sort key: the longest expected job first (ties by label), so that N at once end together."""
+    return (-job.expected, job.label)
+
+
 def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
     """Shard `index` (1-based) of `count`: longest jobs first, each to the least loaded shard.
 
@@ -64,7 +69,7 @@ def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
         )
     loads = [0.0] * count
     assigned: list[list[Job]] = [[] for _ in range(count)]
-    for job in sorted(jobs, key=lambda j: (-j.expected, j.label)):
+    for job in sorted(jobs, key=longest_first):
         target = min(range(count), key=lambda i: (loads[i], i))
         loads[target] += job.expected
         assigned[target].append(job)

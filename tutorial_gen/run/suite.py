@@ -25,7 +25,7 @@ from .cache import run_inputs
 from .execute import NotebookRun, launch_kernel, run_notebook
 from .kernel import KernelLaunch
 from .lifetime import die_with_parent, sweep_stale
-from .plan import Job, plan, shard
+from .plan import Job, longest_first, plan, shard
 from .preflight import parameter_names, preflight
 from .progress import ProgressEvent, ProgressHook
 from .provenance import require_clean
@@ -239,7 +239,8 @@ def _run_parallel(
     progress: ProgressHook | None,
     recorder: Callable[[Job, NotebookRun], None],
 ) -> None:
-    """Run jobs in worker processes, each kernel limited to its share of the cores."""
+    """Run jobs in worker processes, each kernel limited to its share of the cores, the longest
+    expected first (a long notebook started last would leave the other workers idle)."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     threaded = dataclasses.replace(request, threads=max(1, (os.cpu_count() or 1) // request.jobs))
@@ -261,7 +262,8 @@ def _run_parallel(
             request.jobs, mp_context=context, initializer=_worker_init, initargs=(events,)
         ) as pool:
             try:
-                futures = {pool.submit(_execute, item, project, threaded): item for item in pending}
+                ordered = sorted(pending, key=lambda item: longest_first(item.job))
+                futures = {pool.submit(_execute, item, project, threaded): item for item in ordered}
                 for future in as_completed(futures):
                     recorder(futures[future].job, future.result())
             except BaseException as interruption:  # stop the workers (and their kernels)
