@@ -249,16 +249,11 @@ RESULTS_ROW = Table(
 RESULTS_TABLE = Table(
     "overview.results",
     "[[overview.results]]",
-    "One measured results table per task, with its deployment metrics and its plot.",
+    "A measured results table, its deployment metrics and its plot. The tables of one `task` "
+    "(`Object detection`) share a heading, and check-technique counts tasks.",
     keys=(
         Key("title", "string", "Heading of the table, and title of its plot.", required=True),
-        Key(
-            "task",
-            "string",
-            "The task the rows are measured on (`Object detection`): the tables of one task "
-            "come under one heading, and check-technique counts tasks. By default the title up "
-            "to its first colon or bracket.",
-        ),
+        Key("task", "string", "Its task; by default the title before its first `:` or `(`."),
         Key(
             "description",
             "prose",

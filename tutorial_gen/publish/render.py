@@ -37,6 +37,7 @@ from .compat import compat_context
 from .formats import FILTERS, HYPERPARAMETER_FORMATS, Measured, ms, pct, size
 from .helpers import claim, metric
 from .plot import accuracy_vs_size_svg
+from .sections import group_by_task
 
 _PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9 _,.:-]*\}|\{\{|\}\}|\{%")
 
@@ -156,17 +157,7 @@ def _results_tables(
         rows, deployment = _table_rows(measured, spec, technique, where)
         tables.append({**spec, "rows": rows, "deployment": deployment})
         sources.append(measured)
-    tasks = [technique.results_task(table) for table in tables]
-    for index, table in enumerate(tables):  # a task of several tables gets a heading of its own
-        shared = tasks.count(tasks[index]) > 1
-        first = tasks.index(tasks[index]) == index
-        table["task_heading"] = tasks[index] if shared and first else None
-        table["heading"] = "####" if shared else "###"
-        prefix = f"{tasks[index]}: "
-        title = str(table["title"])
-        if shared and title.startswith(prefix):
-            title = title[len(prefix)].upper() + title[len(prefix) + 1 :]
-        table["subtitle"] = title
+    group_by_task(tables, [technique.results_task(table) for table in tables])
     return tables, sources
 
 
