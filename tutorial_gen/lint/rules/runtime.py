@@ -8,16 +8,17 @@ import re
 from collections.abc import Iterator
 
 from ...build.script import IPythonCommand
-from ...datasets import HUB_REPO, MINILM_FILES
+from ...datasets import HUB_REPO, MINILM_FILES, MOBILENET_V2_ORIGIN
 from ...model import Tag
 from ..document import Cell, Document, dotted
 from ..registry import Hit, rule
 from .setup import brought_by, installs
 
-# What a run has offline: `tutorial-gen datasets` puts the Keras dataset into the Keras cache and
-# the model's files into the Hugging Face Hub cache.
+# What a run has offline: `tutorial-gen datasets` puts the Keras dataset and the ImageNet weights
+# into the Keras cache and the text model's files into the Hugging Face Hub cache.
 OFFLINE_DATASETS = {"fashion_mnist"}
 OFFLINE_HUB_FILES = {(HUB_REPO, name) for name in MINILM_FILES}
+OFFLINE_URLS = {MOBILENET_V2_ORIGIN}  # through keras.utils.get_file
 _URL = re.compile(r"(?:https?|ftp)://[^\s\"'<>]+")
 
 
@@ -50,6 +51,8 @@ def _download(doc: Document, cell: Cell, call: ast.Call) -> str | None:
         return f"the '{dataset}' dataset through tensorflow_datasets" if dataset else name
     if last == "get_file":
         url = _text(doc, cell, _argument(call, 1, "origin"))
+        if url in OFFLINE_URLS:
+            return None
         return f"{url} ({last})" if url else f"a file ({last})"
     if last == "hf_hub_download":
         repo = _text(doc, cell, _argument(call, 0, "repo_id"))
@@ -75,7 +78,9 @@ def _shell_download(command: IPythonCommand) -> str | None:
     "network",
     "the notebook downloads something as it runs: offline and in sandboxed CI it fails",
     "use data the run has offline (keras.datasets.fashion_mnist, or the files of "
-    f"{HUB_REPO} through hf_hub_download, which `tutorial-gen datasets` provides), or tag the cell '{Tag.SKIP_EXECUTION}' if it is for readers only",
+    f"{HUB_REPO} through hf_hub_download, or torchvision's MobileNetV2 weights through "
+    "keras.utils.get_file, which `tutorial-gen datasets` provides), or tag the cell "
+    f"'{Tag.SKIP_EXECUTION}' if it is for readers only",
 )
 def _network(doc: Document) -> Iterator[Hit]:
     for cell in doc.code:
