@@ -18,7 +18,7 @@
 #
 # You get a table and a chart that compare the baseline with its pruned versions. In our runs
 # (three seeds), once zipped, the pruned and quantized TFLite model is nearly 9x smaller than the
-# baseline Keras model, and the pruned model stays within 1.5 points of the baseline's accuracy.
+# baseline Keras model, and the pruned model stays within 2 points of the baseline's accuracy.
 
 # %%
 # tutorial-gen: setup
@@ -232,8 +232,9 @@ show_table(
 )
 
 # %% [markdown]
-# In our runs the pruned model stays within 1.5 points of the baseline; the gap moves with the
-# seed, from a little over half a point to a little over one. Fashion-MNIST is harder than the
+# In our runs the pruned model stays within 2 points of the baseline, and within 1.5 in the
+# median seed; the gap moves with the seed (and with the number of threads training runs on),
+# from about half a point to about one and a half. Fashion-MNIST is harder than the
 # handwritten digits of MNIST, and this network is tiny, so it has less slack to give up.
 #
 # ## Strip the wrappers and look at the zeros
