@@ -260,8 +260,9 @@ for name in ("scene_map_drop_8", "scene_map_drop_16"):
 #
 # The scene detector's zipped files are more than 3x smaller than its baseline's at either number
 # of clusters. With 16 clusters, and one epoch of fine-tuning, it loses less than 5 points of
-# mAP@0.5. With 8 it loses more than with 16, and how much is a matter of luck: every kernel is
-# clustered, the output layer's too, and with 8 values for the layer that places and classifies
-# every box, training that differs only in its number of threads has lost most of the mAP in one
-# run and a few points in another. To go that far, leave the output layer out (wrap the other
-# layers one by one, as for O-Net above) or fine-tune for longer.
+# mAP@0.5. With 8, what it keeps is a matter of luck, so this notebook makes no claim about it:
+# every kernel is clustered, the output layer's too, and with 8 values for the layer that places
+# and classifies every box, runs of this very notebook have lost almost all of the mAP once and a
+# few points other times (CPU training is not bitwise reproducible, and a different number of
+# threads changes it too). To go that far, leave the output layer out (wrap the other layers one
+# by one, as for O-Net above) or fine-tune for longer.
