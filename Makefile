@@ -4,13 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TG     := $(BIN)/tutorial-gen
+JOBS   ?= 2  # notebooks at once in `make notebooks`, each kernel on its share of the cores
 
 .PHONY: notebooks test setup site browser screenshot compat bench golden clean
 
-# The main job: build every notebook, run the full profile, check its claims, render the overviews.
+# The main job: build every notebook, run the full profile (JOBS at once, the longest first), check
+# its claims, render the overviews.
 notebooks: setup
 	$(TG) build
-	$(TG) run --profile full
+	$(TG) run --profile full --jobs $(JOBS)
 	$(TG) render
 
 # Everything CI checks: lint, generated files up to date, the test suite (smoke runs included).
