@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TG     := $(BIN)/tutorial-gen
-JOBS   ?= 2  # notebooks at once in `make notebooks`, each kernel on its share of the cores
+# Notebooks at once in `make notebooks`, each kernel on its share of the cores.
+JOBS   ?= 2
 
 .PHONY: notebooks test setup site browser screenshot compat bench golden clean
 
